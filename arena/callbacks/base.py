@@ -1,0 +1,112 @@
+"""The Callback base class (Keras hooks), CallbackList, History, LambdaCallback, TerminateOnNaN."""
+import math
+
+import numpy as np
+
+
+def to_float(value):
+    """A log value (Python number, numpy or JAX scalar) as a float; reading a JAX value waits for it."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
+
+
+class Callback:
+    """Base class: override any hook. ``self.model`` is the Model or agent being trained;
+    ``self.params`` holds ``epochs``, ``steps``, ``verbose``."""
+
+    def __init__(self):
+        self.model = None
+        self.params = {}
+
+    def set_model(self, model):
+        self.model = model
+
+    def set_params(self, params):
+        self.params = params
+
+    def on_train_begin(self, logs=None): pass
+    def on_train_end(self, logs=None): pass
+    def on_epoch_begin(self, epoch, logs=None): pass
+    def on_epoch_end(self, epoch, logs=None): pass
+    def on_train_batch_begin(self, batch, logs=None): self.on_batch_begin(batch, logs)
+    def on_train_batch_end(self, batch, logs=None): self.on_batch_end(batch, logs)
+    def on_batch_begin(self, batch, logs=None): pass  # Keras 2 names
+    def on_batch_end(self, batch, logs=None): pass
+    def on_test_begin(self, logs=None): pass
+    def on_test_end(self, logs=None): pass
+    def on_test_batch_begin(self, batch, logs=None): pass
+    def on_test_batch_end(self, batch, logs=None): pass
+    def on_predict_begin(self, logs=None): pass
+    def on_predict_end(self, logs=None): pass
+    def on_predict_batch_begin(self, batch, logs=None): pass
+    def on_predict_batch_end(self, batch, logs=None): pass
+
+
+class CallbackList:
+    """Calls every callback's hook in order."""
+
+    def __init__(self, callbacks, model, params):
+        self.callbacks = list(callbacks)
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"callbacks must be Callback instances; got {type(cb).__name__}")
+            cb.set_model(model)
+            cb.set_params(params)
+
+    def __getattr__(self, hook):
+        if not hook.startswith("on_"):
+            raise AttributeError(hook)
+
+        def call(*args):
+            for cb in self.callbacks:
+                getattr(cb, hook)(*args)
+        return call
+
+
+class History(Callback):
+    """Records each epoch's logs: ``history.history['loss']`` is a list of floats."""
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []
+        self.history = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for k, v in (logs or {}).items():
+            self.history.setdefault(k, []).append(to_float(v))
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)``."""
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_batch_begin=None, on_batch_end=None,
+                 on_train_begin=None, on_train_end=None, **kwargs):
+        super().__init__()
+        for name, fn in dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end,
+                             on_batch_begin=on_batch_begin, on_batch_end=on_batch_end,
+                             on_train_begin=on_train_begin, on_train_end=on_train_end, **kwargs).items():
+            if fn is not None:
+                setattr(self, name, fn)
+
+
+class TerminateOnNaN(Callback):
+    """Stops training as soon as the loss becomes NaN or infinite."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(to_float(loss)):
+            print(f"Batch {batch}: invalid loss {to_float(loss)}, terminating training")
+            self.model.stop_training = True
+
+
+def monitor_op(mode, monitor, min_delta=0.0):
+    """The comparison 'is ``current`` better than ``best``' for a monitored quantity."""
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max'; got {mode!r}")
+    if mode == "auto":
+        mode = "max" if ("acc" in monitor or monitor.endswith("win_rate") or "return" in monitor) else "min"
+    if mode == "min":
+        return (lambda current, best: current < best - abs(min_delta)), np.inf
+    return (lambda current, best: current > best + abs(min_delta)), -np.inf

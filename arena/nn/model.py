@@ -1,0 +1,410 @@
+"""Models: the functional ``Model(inputs, outputs)`` graph and ``Sequential``.
+
+A model is itself a Layer (models nest, as in Keras). Its parameters are a
+nested dict keyed by layer name, ``{"dense_1": {"kernel": ..., "bias": ...}}``,
+which is also the HDF5 layout. The forward pass ``apply`` is pure. Training
+(compile/fit/evaluate/predict) lives in :mod:`arena.nn.training`.
+"""
+import jax
+import numpy as np
+
+from arena.nn.layers.base import KerasTensor, Layer, get_layer_class, register, unique_name
+from arena.nn.layers.core import Input, InputLayer
+from arena.nn.training import TrainingMixin
+
+
+def _as_list(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+@register
+class Model(TrainingMixin, Layer):
+    """A graph of layers from ``inputs`` to ``outputs`` (KerasTensors, or lists of them)."""
+
+    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
+        # Keras 1 spelling: Model(input=..., output=...)
+        inputs = kwargs.pop("input", inputs)
+        outputs = kwargs.pop("output", outputs)
+        if kwargs:
+            raise TypeError(f"Model: unexpected keyword argument(s) {sorted(kwargs)}")
+        self._layers = []
+        self._nodes = []
+        Layer.__init__(self, name=name, trainable=trainable)
+        TrainingMixin.__init__(self)
+        self.inputs, self.outputs = [], []
+        if inputs is not None or outputs is not None:
+            if inputs is None or outputs is None:
+                raise ValueError("Model needs both `inputs` and `outputs`")
+            self._init_graph(inputs, outputs)
+
+    # ---- graph ---------------------------------------------------------------
+    def _init_graph(self, inputs, outputs):
+        self._inputs_are_list = isinstance(inputs, (list, tuple))
+        self._outputs_are_list = isinstance(outputs, (list, tuple))
+        self.inputs, self.outputs = _as_list(inputs), _as_list(outputs)
+        for t in self.inputs + self.outputs:
+            if not isinstance(t, KerasTensor):
+                raise TypeError(f"Model '{self.name}': inputs and outputs must be symbolic tensors from "
+                                f"Input(...) and layer calls; got {type(t).__name__}")
+        for t in self.inputs:
+            if not isinstance(t._history[0], InputLayer):
+                raise ValueError(f"Model '{self.name}': input {t} is not an Input(...) tensor")
+        input_ids = {id(t) for t in self.inputs}
+        order, seen = [], set()
+
+        def visit(t):
+            layer, ni, _ = t._history
+            node = layer._inbound_nodes[ni]
+            if id(node) in seen:
+                return
+            if isinstance(layer, InputLayer) and id(t) not in input_ids:
+                raise ValueError(f"Model '{self.name}': graph disconnected: output depends on input "
+                                 f"'{layer.name}' {t.shape}, which is not among the model's inputs "
+                                 f"{[x._history[0].name for x in self.inputs]}")
+            for it in node.inputs:
+                visit(it)
+            seen.add(id(node))
+            order.append(node)
+
+        for t in self.inputs:
+            visit(t)
+        for t in self.outputs:
+            visit(t)
+        self._nodes = order
+        layers = []
+        for node in order:
+            if node.layer not in layers:
+                layers.append(node.layer)
+        names = [l.name for l in layers]
+        dups = sorted({n for n in names if names.count(n) > 1})
+        if dups:
+            raise ValueError(f"Model '{self.name}': layer names must be unique; duplicated: {dups}")
+        self._layers = layers
+        self.built = True
+        shapes = [t.shape for t in self.inputs]
+        self.input_shape = shapes if self._inputs_are_list else shapes[0]
+        self._batch_input_shape = None
+
+    @property
+    def layers(self):
+        """The model's layers, input layers included, in graph order."""
+        return list(self._layers)
+
+    def get_layer(self, name=None, index=None):
+        if index is not None:
+            return self.layers[index]
+        for layer in self._layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"Model '{self.name}' has no layer named {name!r}; layers: "
+                         f"{[l.name for l in self._layers]}")
+
+    @property
+    def input_names(self):
+        return [t._history[0].name for t in self.inputs]
+
+    @property
+    def output_names(self):
+        return [t._history[0].name for t in self.outputs]
+
+    @property
+    def output_shape(self):
+        shapes = [t.shape for t in self.outputs]
+        return shapes if self._outputs_are_list else shapes[0]
+
+    def compute_output_shape(self, input_shape):
+        return self.output_shape
+
+    # ---- parameters live on the layers --------------------------------------
+    @property
+    def params(self):
+        return {l.name: l.params for l in self._layers if not isinstance(l, InputLayer)}
+
+    @params.setter
+    def params(self, value):
+        for l in getattr(self, "_layers", []):
+            if l.name in value:
+                l.params = value[l.name]
+
+    @property
+    def state(self):
+        return {l.name: l.state for l in self._layers if not isinstance(l, InputLayer)}
+
+    @state.setter
+    def state(self, value):
+        for l in getattr(self, "_layers", []):
+            if l.name in value:
+                l.state = value[l.name]
+
+    def trainable_mask(self, parent_trainable=True):
+        """A pytree shaped like ``params`` with True where a weight is trained."""
+        on = parent_trainable and self.trainable
+        return {l.name: (l.trainable_mask(on) if isinstance(l, Model)
+                         else jax.tree_util.tree_map(lambda _: on and l.trainable, l.params))
+                for l in self._layers if not isinstance(l, InputLayer)}
+
+    def get_weights(self):
+        return [w for l in self._layers for w in l.get_weights()]
+
+    def set_weights(self, weights):
+        weights = list(weights)
+        expected = sum(len(l.get_weights()) for l in self._layers)
+        if len(weights) != expected:
+            raise ValueError(f"Model '{self.name}' expects {expected} weight arrays; got {len(weights)}")
+        i = 0
+        for l in self._layers:
+            n = len(l.get_weights())
+            l.set_weights(weights[i:i + n])
+            i += n
+
+    def count_params(self):
+        return sum(l.count_params() for l in self._layers)
+
+    def regularization_loss(self, params):
+        return sum((l.regularization_loss(params[l.name]) for l in self._layers
+                    if not isinstance(l, InputLayer)), 0.0)
+
+    def apply_constraints(self, params):
+        return {name: (layer.apply_constraints(p) if layer.has_constraints or isinstance(layer, Model) else p)
+                for name, p, layer in ((l.name, params[l.name], l) for l in self._layers
+                                       if not isinstance(l, InputLayer))}
+
+    @property
+    def has_constraints(self):
+        return any(l.has_constraints for l in self._layers)
+
+    # ---- forward ---------------------------------------------------------------
+    def forward(self, params, state, inputs, training=False, key=None):
+        """Pure forward pass: ``(outputs, new_state, activity_loss)``; outputs is a list."""
+        xs = _as_list(inputs) if len(self.inputs) > 1 or isinstance(inputs, (list, tuple)) else [inputs]
+        if len(xs) != len(self.inputs):
+            raise ValueError(f"Model '{self.name}' expects {len(self.inputs)} input(s) {self.input_names}; "
+                             f"got {len(xs)}")
+        values = {id(t): x for t, x in zip(self.inputs, xs)}
+        new_state, act_loss = {}, 0.0
+        for i, node in enumerate(self._nodes):
+            layer = node.layer
+            if isinstance(layer, InputLayer):
+                continue
+            args = [values[id(t)] for t in node.inputs]
+            arg = args if node.input_is_list else args[0]
+            lkey = jax.random.fold_in(key, i) if key is not None else None
+            p, s = params[layer.name], state.get(layer.name, {})
+            if isinstance(layer, Model):
+                outs, s, loss = layer.forward(p, s, arg, training=training, key=lkey)
+                act_loss = act_loss + loss
+                y = outs if len(outs) > 1 else outs[0]
+            else:
+                y, s = layer.apply(p, s, arg, training=training, key=lkey)
+            new_state[layer.name] = s
+            outs = list(y) if len(node.outputs) > 1 else [y]
+            if layer.activity_regularizer is not None:
+                act_loss = act_loss + sum(layer.activity_regularizer(o) / o.shape[0] for o in outs)
+            for t, o in zip(node.outputs, outs):
+                values[id(t)] = o
+        return [values[id(t)] for t in self.outputs], new_state, act_loss
+
+    def apply(self, params, state, x, training=False, key=None):
+        outs, state, _ = self.forward(params, state, x, training=training, key=key)
+        return (outs if self._outputs_are_list else outs[0]), state
+
+    def init_params(self, key, input_shape):
+        return self.params, self.state
+
+    # ---- configuration --------------------------------------------------------
+    def _node_key(self, layer, node):
+        """Index of ``node`` among the nodes of ``layer`` that belong to this model."""
+        own = [n for n in layer._inbound_nodes if n in self._node_set]
+        return own.index(node)
+
+    def get_config(self):
+        self._node_set = set(self._nodes)
+        layers = []
+        for layer in self._layers:
+            nodes = []
+            for node in layer._inbound_nodes:
+                if node not in self._node_set or not node.inputs:
+                    continue
+                nodes.append([[t._history[0].name, self._node_key(t._history[0], t._history[0]._inbound_nodes[
+                    t._history[1]]), t._history[2], {}] for t in node.inputs])
+            layers.append({"name": layer.name, "class_name": type(layer).__name__,
+                           "config": layer.get_config(), "inbound_nodes": nodes})
+
+        def ref(t):
+            layer, ni, ti = t._history
+            return [layer.name, self._node_key(layer, layer._inbound_nodes[ni]), ti]
+        return {"name": self.name, "layers": layers, "input_layers": [ref(t) for t in self.inputs],
+                "output_layers": [ref(t) for t in self.outputs]}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        layers, created = {}, {}
+        for spec in config["layers"]:
+            layers[spec["name"]] = deserialize_layer(spec, custom_objects)
+        pending = [(spec["name"], i, node) for spec in config["layers"]
+                   for i, node in enumerate(spec.get("inbound_nodes", []))]
+        for name, layer in layers.items():
+            if isinstance(layer, InputLayer):
+                created[(name, 0)] = [layer.output]
+        while pending:
+            progressed = False
+            for item in list(pending):
+                name, i, node = item
+                if any((ref[0], ref[1]) not in created for ref in node):
+                    continue
+                # Only process a layer's nodes in order (shared layers keep their node indices).
+                if i > 0 and (name, i - 1) not in created:
+                    continue
+                inputs = [created[(ref[0], ref[1])][ref[2]] for ref in node]
+                out = layers[name](inputs if len(inputs) > 1 else inputs[0])
+                created[(name, i)] = _as_list(out)
+                pending.remove(item)
+                progressed = True
+            if not progressed:
+                raise ValueError(f"Model config '{config.get('name')}' has inbound nodes that can never be "
+                                 f"resolved: {[(n, i) for n, i, _ in pending]}")
+        ins = [created[(r[0], r[1])][r[2]] for r in config["input_layers"]]
+        outs = [created[(r[0], r[1])][r[2]] for r in config["output_layers"]]
+        return cls(inputs=ins if len(ins) > 1 else ins[0], outputs=outs if len(outs) > 1 else outs[0],
+                   name=config.get("name"))
+
+    # ---- printing --------------------------------------------------------------
+    def summary(self, print_fn=print, line_length=None):
+        """Print layers, output shapes and parameter counts, as Keras does."""
+        functional = not isinstance(self, Sequential)
+        cols = [("Layer (type)", 33), ("Output Shape", 26), ("Param #", 12)]
+        if functional:
+            cols.append(("Connected to", 30))
+        width = sum(w for _, w in cols)
+
+        def row(values):
+            return "".join(str(v)[:w - 1].ljust(w) for v, (_, w) in zip(values, cols))
+
+        print_fn(f'Model: "{self.name}"')
+        print_fn("_" * width)
+        print_fn(row([c for c, _ in cols]))
+        print_fn("=" * width)
+        self._node_set = set(self._nodes)
+        for i, layer in enumerate(self._layers):
+            if isinstance(layer, InputLayer) and not functional:
+                continue
+            shapes = [t.shape for n in layer._inbound_nodes if n in self._node_set for t in n.outputs]
+            shape = shapes[0] if len(shapes) == 1 else shapes
+            values = [f"{layer.name} ({type(layer).__name__})", shape, f"{layer.count_params():,}"]
+            if functional:
+                conn = [f"{t._history[0].name}[{t._history[1]}][{t._history[2]}]"
+                        for n in layer._inbound_nodes if n in self._node_set for t in n.inputs]
+                values.append(", ".join(conn))
+            print_fn(row(values))
+            print_fn(("=" if i == len(self._layers) - 1 else "_") * width)
+        trainable = _count(self.params, self.trainable_mask(), True)
+        total = self.count_params()
+        print_fn(f"Total params: {total:,}")
+        print_fn(f"Trainable params: {trainable:,}")
+        print_fn(f"Non-trainable params: {total - trainable:,}")
+        print_fn("_" * width)
+
+
+def _count(params, mask, want):
+    leaves = jax.tree_util.tree_leaves(params)
+    flags = jax.tree_util.tree_leaves(mask)
+    return int(sum(np.prod(np.shape(p)) for p, m in zip(leaves, flags) if m == want))
+
+
+@register
+class Sequential(Model):
+    """A linear stack of layers. The first layer takes ``input_shape``/``input_dim``;
+    otherwise the model is built on first use (``build``, ``fit`` or ``predict``)."""
+
+    def __init__(self, layers=None, name=None, trainable=True):
+        self._stack = []
+        super().__init__(name=name, trainable=trainable)
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer):
+        if isinstance(layer, KerasTensor) and isinstance(layer._history[0], InputLayer):
+            layer = layer._history[0]
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential '{self.name}'.add expects a Layer; got {type(layer).__name__}")
+        if isinstance(layer, InputLayer) and self._stack:
+            raise ValueError(f"Sequential '{self.name}': an InputLayer can only be the first layer")
+        self._stack.append(layer)
+        if self.outputs and not isinstance(layer, InputLayer):
+            out = layer(self.outputs[0])
+            if isinstance(out, list):
+                raise ValueError(f"Sequential '{self.name}': layer '{layer.name}' has several outputs; "
+                                 f"use the functional Model")
+            self._init_graph(self.inputs[0], out)
+        else:
+            self._rebuild()
+
+    def pop(self):
+        if not self._stack:
+            raise ValueError(f"Sequential '{self.name}' has no layers to pop")
+        self._stack.pop()
+        self.inputs, self.outputs, self._layers, self._nodes = [], [], [], []
+        self.built = False
+        self._rebuild()
+
+    def _rebuild(self, batch_input_shape=None):
+        if not self._stack:
+            return
+        first = self._stack[0]
+        if isinstance(first, InputLayer):
+            x, rest = first.output, self._stack[1:]
+        else:
+            shape = batch_input_shape or first._batch_input_shape
+            if shape is None and isinstance(first, Model) and first.inputs:
+                shape = first.inputs[0].shape
+            if shape is None:
+                return  # deferred: built on first use
+            x, rest = Input(batch_shape=tuple(shape), name=unique_name("input")), self._stack
+        inp = x
+        for layer in rest:
+            x = layer(x)
+        self._init_graph(inp, x)
+
+    def build(self, input_shape=None):
+        """Build the stack for ``input_shape`` (with batch axis, e.g. ``(None, 784)``)."""
+        if not self.outputs:
+            if input_shape is None:
+                raise ValueError(f"Sequential '{self.name}' does not know its input shape: give the first "
+                                 f"layer input_shape=... or call build((None, ...))")
+            self._rebuild(tuple(input_shape))
+
+    @property
+    def layers(self):
+        return [l for l in self._layers if not isinstance(l, InputLayer)] if self._layers else list(self._stack)
+
+    def get_config(self):
+        layers = []
+        for i, layer in enumerate(self._stack):
+            cfg = layer.get_config()
+            if i == 0 and not isinstance(layer, InputLayer) and self.inputs and "batch_input_shape" not in cfg:
+                cfg["batch_input_shape"] = list(self.inputs[0].shape)
+            layers.append({"class_name": type(layer).__name__, "config": cfg})
+        return {"name": self.name, "layers": layers}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        specs = config["layers"] if isinstance(config, dict) else config
+        model = cls(name=config.get("name") if isinstance(config, dict) else None)
+        for spec in specs:
+            model.add(deserialize_layer(spec, custom_objects))
+        return model
+
+
+def deserialize_layer(spec, custom_objects=None):
+    """Build a layer (or a nested model) from ``{"class_name", "config"}``."""
+    class_name = spec["class_name"]
+    if class_name == "Functional":
+        class_name = "Model"
+    layer_cls = get_layer_class(class_name, custom_objects)
+    config = spec["config"]
+    if issubclass(layer_cls, Model) or class_name == "Lambda":
+        return layer_cls.from_config(config, custom_objects=custom_objects)
+    try:
+        return layer_cls.from_config(config)
+    except TypeError as e:
+        raise ValueError(f"Cannot rebuild layer {config.get('name')!r} of class {class_name}: {e}") from None

@@ -1,0 +1,227 @@
+"""Keras-named optimizers built on optax.
+
+Each optimizer object is a small configuration that ``build()``s an
+``optax.GradientTransformation``: gradient clipping (``clipvalue``,
+``clipnorm`` per weight tensor as in Keras, ``global_clipnorm``), the optax
+rule with its learning rate injected as a hyperparameter (so callbacks can read
+and change it), and Keras' ``decay`` (lr / (1 + decay * iterations)).
+``learning_rate`` may also be an optax schedule.
+"""
+import jax
+import jax.numpy as jnp
+import optax
+
+
+def _clip_each_by_norm(max_norm):
+    def clip(g):
+        norm = jnp.sqrt(jnp.sum(jnp.square(g)))
+        return jnp.where(norm > max_norm, g * (max_norm / norm), g)
+    return optax.stateless(lambda updates, params=None: jax.tree_util.tree_map(clip, updates))
+
+
+class Optimizer:
+    """Base class; subclasses give ``_factory(learning_rate, **hyper)`` returning an optax transform."""
+
+    def __init__(self, learning_rate, clipnorm=None, clipvalue=None, global_clipnorm=None, decay=0.0,
+                 lr=None, **hyper):
+        if lr is not None:  # Keras 2 spelling
+            learning_rate = lr
+        if not callable(learning_rate) and (not isinstance(learning_rate, (int, float)) or learning_rate < 0):
+            raise ValueError(f"{type(self).__name__}: learning_rate must be a non-negative number or an optax "
+                             f"schedule; got {learning_rate!r}")
+        self.learning_rate = learning_rate
+        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        self.decay = float(decay)
+        self.hyper = hyper
+
+    def _factory(self, learning_rate, **hyper):
+        raise NotImplementedError
+
+    def build(self):
+        parts = []
+        if self.clipvalue is not None:
+            parts.append(optax.clip(self.clipvalue))
+        if self.clipnorm is not None:
+            parts.append(_clip_each_by_norm(self.clipnorm))
+        if self.global_clipnorm is not None:
+            parts.append(optax.clip_by_global_norm(self.global_clipnorm))
+        parts.append(optax.inject_hyperparams(self._factory)(learning_rate=self.learning_rate, **self.hyper))
+        if self.decay:
+            d = self.decay
+            parts.append(optax.scale_by_schedule(lambda count: 1.0 / (1.0 + d * count)))
+        return optax.chain(*parts)
+
+    @property
+    def lr(self):
+        return self.learning_rate
+
+    def get_config(self):
+        lr = self.learning_rate if not callable(self.learning_rate) else None
+        return {"name": type(self).__name__, "learning_rate": lr, "decay": self.decay,
+                "clipnorm": self.clipnorm, "clipvalue": self.clipvalue,
+                "global_clipnorm": self.global_clipnorm, **self.hyper}
+
+    @classmethod
+    def from_config(cls, config):
+        config = {k: v for k, v in config.items() if k != "name"}
+        return cls(**config)
+
+
+def get_learning_rate(opt_state):
+    """The learning-rate hyperparameter held in an optimizer state (None if there is none)."""
+    for leaf in _hyper_states(opt_state):
+        return leaf.hyperparams["learning_rate"]
+    return None
+
+
+def set_learning_rate(opt_state, value):
+    """A copy of ``opt_state`` with a new learning rate."""
+    found = []
+
+    def fix(node):
+        if isinstance(node, optax.InjectHyperparamsState):
+            found.append(node)
+            hp = dict(node.hyperparams)
+            hp["learning_rate"] = jnp.asarray(value, dtype=jnp.asarray(hp["learning_rate"]).dtype)
+            return node._replace(hyperparams=hp)
+        return node
+    new = jax.tree_util.tree_map(fix, opt_state, is_leaf=lambda n: isinstance(n, optax.InjectHyperparamsState))
+    if not found:
+        raise ValueError("This optimizer has no settable learning rate (it was given as a raw optax "
+                         "transformation); use an arena optimizer such as Adam(learning_rate=...)")
+    return new
+
+
+def _hyper_states(tree):
+    leaves = jax.tree_util.tree_leaves(tree, is_leaf=lambda n: isinstance(n, optax.InjectHyperparamsState))
+    return [l for l in leaves if isinstance(l, optax.InjectHyperparamsState)]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional (Nesterov) momentum (Keras default lr 0.01)."""
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
+        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+        super().__init__(learning_rate, **kwargs)
+
+    def _factory(self, learning_rate):
+        return optax.sgd(learning_rate, momentum=self.momentum or None, nesterov=self.nesterov)
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class RMSprop(Optimizer):
+    """RMSprop with Keras' epsilon outside the square root (lr 0.001, rho 0.9)."""
+
+    def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-8, momentum=0.0, centered=False, **kwargs):
+        self.rho, self.epsilon, self.momentum, self.centered = rho, epsilon, momentum, centered
+        super().__init__(learning_rate, **kwargs)
+
+    def _factory(self, learning_rate):
+        return optax.rmsprop(learning_rate, decay=self.rho, eps=self.epsilon, eps_in_sqrt=False,
+                             centered=self.centered, momentum=self.momentum or None)
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon,
+                "momentum": self.momentum, "centered": self.centered}
+
+
+class Adam(Optimizer):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8, amsgrad=False, **kwargs):
+        self.beta_1, self.beta_2, self.epsilon, self.amsgrad = beta_1, beta_2, epsilon, amsgrad
+        super().__init__(learning_rate, **kwargs)
+
+    def _factory(self, learning_rate):
+        rule = optax.amsgrad if self.amsgrad else optax.adam
+        return rule(learning_rate, b1=self.beta_1, b2=self.beta_2, eps=self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+
+
+class Adamax(Adam):
+    def __init__(self, learning_rate=0.002, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+
+    def _factory(self, learning_rate):
+        return optax.adamax(learning_rate, b1=self.beta_1, b2=self.beta_2, eps=self.epsilon)
+
+
+class Nadam(Adam):
+    def __init__(self, learning_rate=0.002, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+
+    def _factory(self, learning_rate):
+        return optax.nadam(learning_rate, b1=self.beta_1, b2=self.beta_2, eps=self.epsilon)
+
+
+class Adagrad(Optimizer):
+    def __init__(self, learning_rate=0.01, initial_accumulator_value=0.0, epsilon=1e-7, **kwargs):
+        self.initial_accumulator_value, self.epsilon = initial_accumulator_value, epsilon
+        super().__init__(learning_rate, **kwargs)
+
+    def _factory(self, learning_rate):
+        return optax.adagrad(learning_rate, initial_accumulator_value=self.initial_accumulator_value,
+                             eps=self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
+                "epsilon": self.epsilon}
+
+
+class Adadelta(Optimizer):
+    def __init__(self, learning_rate=1.0, rho=0.95, epsilon=1e-7, **kwargs):
+        self.rho, self.epsilon = rho, epsilon
+        super().__init__(learning_rate, **kwargs)
+
+    def _factory(self, learning_rate):
+        return optax.adadelta(learning_rate, rho=self.rho, eps=self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
+
+
+class OptaxOptimizer(Optimizer):
+    """Wraps a ready optax transformation (its learning rate cannot be changed by callbacks)."""
+
+    def __init__(self, transform):
+        self.transform = transform
+        super().__init__(0.0)
+
+    def build(self):
+        return self.transform
+
+    def get_config(self):
+        return {"name": "OptaxOptimizer"}
+
+
+_ALL = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamax": Adamax, "nadam": Nadam,
+        "adagrad": Adagrad, "adadelta": Adadelta}
+
+
+def get(identifier):
+    """Resolve a name ('adam'), a config dict, an Optimizer or an optax transformation."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, optax.GradientTransformation):
+        return OptaxOptimizer(identifier)
+    if isinstance(identifier, str) and identifier.lower() in _ALL:
+        return _ALL[identifier.lower()]()
+    if isinstance(identifier, dict):
+        name = str(identifier.get("class_name", identifier.get("name", ""))).lower()
+        if name in _ALL:
+            cfg = {k: v for k, v in identifier.get("config", identifier).items() if k in _accepted(_ALL[name])}
+            return _ALL[name](**cfg)
+    raise ValueError(f"Unknown optimizer {identifier!r}; expected one of {sorted(_ALL)}, an arena optimizer "
+                     f"or an optax GradientTransformation")
+
+
+def _accepted(cls):
+    import inspect
+    names = set()
+    for c in cls.__mro__:
+        if "__init__" in c.__dict__:
+            names |= set(inspect.signature(c.__init__).parameters)
+    return (names | {"learning_rate", "clipnorm", "clipvalue", "global_clipnorm", "decay", "lr"}) - {"self", "kwargs"}
