@@ -1,0 +1,1 @@
+"""Human-playable games (``arena play <name>``). Each module exposes ``play(...)`` and ``main(argv)``."""

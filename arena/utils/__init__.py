@@ -1,0 +1,4 @@
+"""Utilities for preparing data (Keras' ``keras.utils`` counterparts)."""
+from arena.utils.data import to_categorical, train_test_split, train_validation_split
+
+__all__ = ["to_categorical", "train_test_split", "train_validation_split"]
