@@ -20,7 +20,9 @@ from arena.callbacks.progress import ProgbarLogger
 def run(owner, task, *, epochs, initial_epoch=0, callbacks=None, verbose=1, params=None):
     """Run ``task`` from ``initial_epoch`` to ``epochs`` under ``callbacks``; returns the History."""
     history = History()
-    cbs = [history] + list(callbacks or [])
+    # Keras order: History (and the progress bar) after the user's callbacks, so they record the
+    # keys callbacks add to the epoch logs (e.g. ``learning_rate``) and see ``stop_training``.
+    cbs = list(callbacks or []) + [history]
     if verbose:
         cbs.append(ProgbarLogger(verbose=verbose))
     run_params = {"epochs": epochs, "steps": task.steps_per_epoch, "verbose": verbose,

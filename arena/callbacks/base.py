@@ -59,7 +59,15 @@ class CallbackList:
         if not hook.startswith("on_"):
             raise AttributeError(hook)
 
+        # Like Keras, every hook gets a logs dict ({} when the loop has none), so user hooks written
+        # as ``def on_epoch_begin(self, epoch, logs)`` or ``lambda logs: ...`` work.
+        n_index = 1 if ("epoch" in hook or "batch" in hook) else 0
+
         def call(*args):
+            if len(args) == n_index:
+                args = args + ({},)
+            elif len(args) > n_index and args[n_index] is None:
+                args = args[:n_index] + ({},) + args[n_index + 1:]
             for cb in self.callbacks:
                 getattr(cb, hook)(*args)
         return call
@@ -92,13 +100,18 @@ class LambdaCallback(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stops training as soon as the loss becomes NaN or infinite."""
+    """Stops training as soon as a loss in the batch logs becomes NaN or infinite: ``loss``, or for
+    agents the keys whose last ``/`` part ends in ``loss`` (e.g. ``losses/td_loss``)."""
 
     def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(to_float(loss)):
-            print(f"Batch {batch}: invalid loss {to_float(loss)}, terminating training")
-            self.model.stop_training = True
+        for key, value in (logs or {}).items():
+            if key != "loss" and not key.rsplit("/", 1)[-1].endswith("loss"):
+                continue
+            value = to_float(value)
+            if isinstance(value, float) and not math.isfinite(value):
+                print(f"Batch {batch}: invalid {key} {value}, terminating training")
+                self.model.stop_training = True
+                return
 
 
 def monitor_op(mode, monitor, min_delta=0.0):

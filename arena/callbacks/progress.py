@@ -37,8 +37,11 @@ class ProgbarLogger(Callback):
     def on_train_batch_end(self, batch, logs=None):
         if self.verbose != 1:
             return
-        self._bar.update(batch + 1 - self._seen)
-        self._seen = batch + 1
+        # RL counts progress in games/steps played (params["progress_key"] names the log entry).
+        key = self.params.get("progress_key")
+        position = int(logs[key]) if key and logs and key in logs else batch + 1
+        self._bar.update(position - self._seen)
+        self._seen = position
         now = time.time()
         if logs and now - self._last >= self.refresh_seconds:
             self._last = now

@@ -67,6 +67,12 @@ class Optimizer:
         return cls(**config)
 
 
+# optax >= 0.2 builds ``InjectStatefulHyperparamsState`` (InjectHyperparamsState is a separate,
+# older class there), so the learning rate is looked up under either.
+_HYPER_STATE_TYPES = tuple(t for t in (getattr(optax, "InjectHyperparamsState", None),
+                                       getattr(optax, "InjectStatefulHyperparamsState", None)) if t is not None)
+
+
 def get_learning_rate(opt_state):
     """The learning-rate hyperparameter held in an optimizer state (None if there is none)."""
     for leaf in _hyper_states(opt_state):
@@ -79,13 +85,13 @@ def set_learning_rate(opt_state, value):
     found = []
 
     def fix(node):
-        if isinstance(node, optax.InjectHyperparamsState):
+        if isinstance(node, _HYPER_STATE_TYPES):
             found.append(node)
             hp = dict(node.hyperparams)
             hp["learning_rate"] = jnp.asarray(value, dtype=jnp.asarray(hp["learning_rate"]).dtype)
             return node._replace(hyperparams=hp)
         return node
-    new = jax.tree_util.tree_map(fix, opt_state, is_leaf=lambda n: isinstance(n, optax.InjectHyperparamsState))
+    new = jax.tree_util.tree_map(fix, opt_state, is_leaf=lambda n: isinstance(n, _HYPER_STATE_TYPES))
     if not found:
         raise ValueError("This optimizer has no settable learning rate (it was given as a raw optax "
                          "transformation); use an arena optimizer such as Adam(learning_rate=...)")
@@ -93,8 +99,8 @@ def set_learning_rate(opt_state, value):
 
 
 def _hyper_states(tree):
-    leaves = jax.tree_util.tree_leaves(tree, is_leaf=lambda n: isinstance(n, optax.InjectHyperparamsState))
-    return [l for l in leaves if isinstance(l, optax.InjectHyperparamsState)]
+    leaves = jax.tree_util.tree_leaves(tree, is_leaf=lambda n: isinstance(n, _HYPER_STATE_TYPES))
+    return [l for l in leaves if isinstance(l, _HYPER_STATE_TYPES)]
 
 
 class SGD(Optimizer):

@@ -1,0 +1,166 @@
+"""TensorBoard: write the training logs as TensorBoard event files (tensorboardX)."""
+import itertools
+import json
+import os
+
+import numpy as np
+
+from arena.callbacks._monitor import as_number, check_int
+from arena.callbacks.base import Callback
+
+_file_ids = itertools.count()
+
+
+class TensorBoard(Callback):
+    """Writes scalars (and optionally weight histograms) for TensorBoard under ``log_dir``.
+
+    Layout, as Keras writes it, so train and validation curves overlay:
+      * ``log_dir/train``: ``epoch_<key>`` for each epoch-log key (``epoch_loss``, ``epoch_accuracy``,
+        ``epoch_learning_rate``), ``batch_<key>`` every ``update_freq`` batches, weight histograms;
+      * ``log_dir/validation``: ``epoch_<key>`` for each ``val_<key>`` of the epoch logs;
+      * ``log_dir``: keys containing ``/`` (agents: ``charts/episodic_return``, ``losses/td_loss``),
+        verbatim, from the epoch logs and (with ``update_freq``) the batch logs.
+
+    Steps: the epoch index for epoch scalars, unless the epoch logs hold ``global_step`` (agents
+    log environment steps), which is then used; a global batch counter for batch scalars (starting
+    from the owner's ``iterations`` when it has one), unless the batch logs hold ``global_step``.
+
+    ``update_freq``: ``'epoch'``, ``'batch'`` (= 1) or N batches. ``histogram_freq``: every that
+    many epochs, a histogram per weight of ``self.model.params`` (nested dict), tag ``layer/weight``.
+    ``write_graph``: JAX programs have no TensorBoard graph, so the model's ``summary()`` and config
+    JSON are written to the Text tab instead.
+    """
+
+    def __init__(self, log_dir="./logs", histogram_freq=0, update_freq="epoch", write_graph=False):
+        super().__init__()
+        log_dir = os.fspath(log_dir) if isinstance(log_dir, os.PathLike) else log_dir
+        if not isinstance(log_dir, str) or not log_dir:
+            raise ValueError(f"TensorBoard: log_dir must be a non-empty path string; got {log_dir!r}")
+        self.log_dir = log_dir
+        self.histogram_freq = check_int("TensorBoard", "histogram_freq", histogram_freq, 0)
+        if update_freq == "batch":
+            update_freq = 1
+        if update_freq != "epoch" and (isinstance(update_freq, bool) or not isinstance(update_freq, int)
+                                       or update_freq < 1):
+            raise ValueError(f"TensorBoard: update_freq must be 'epoch', 'batch' or a positive number of "
+                             f"batches; got {update_freq!r}")
+        self.update_freq = update_freq
+        self.write_graph = bool(write_graph)
+        self._writers = {}
+        self._batch_step = 0
+        self._last_batch = -1
+
+    # ---- writers ---------------------------------------------------------------------------
+    def _writer(self, sub):
+        """The SummaryWriter for ``log_dir/sub`` ('' = log_dir), created on first use."""
+        if sub not in self._writers:
+            from tensorboardX import SummaryWriter
+            # tensorboardX names event files by the second: a unique suffix keeps two runs
+            # started within the same second from overwriting each other's file.
+            suffix = f".{os.getpid()}.{next(_file_ids)}"
+            self._writers[sub] = SummaryWriter(os.path.join(self.log_dir, sub) if sub else self.log_dir,
+                                               filename_suffix=suffix)
+        return self._writers[sub]
+
+    def _scalar(self, sub, tag, value, step):
+        value = as_number(value)
+        if value is not None:
+            self._writer(sub).add_scalar(tag, value, global_step=int(step))
+
+    def _write_logs(self, logs, prefix, step, learning_rate=None):
+        for key, value in logs.items():
+            if key == "global_step":
+                continue
+            if "/" in key:
+                self._scalar("", key, value, step)
+            elif key.startswith("val_"):
+                self._scalar("validation", prefix + key[4:], value, step)
+            else:
+                self._scalar("train", prefix + key, value, step)
+        if learning_rate is not None and "learning_rate" not in logs:
+            self._scalar("train", prefix + "learning_rate", learning_rate, step)
+
+    # ---- hooks -----------------------------------------------------------------------------
+    def on_train_begin(self, logs=None):
+        if self.histogram_freq and not isinstance(getattr(self.model, "params", None), dict):
+            raise AttributeError(f"TensorBoard(histogram_freq={self.histogram_freq}) needs the trained object's "
+                                 f"params as a nested dict of arrays; {type(self.model).__name__} has none")
+        iterations = getattr(self.model, "iterations", None)
+        if isinstance(iterations, (int, np.integer)) and not isinstance(iterations, bool):
+            self._batch_step = int(iterations)
+        if self.write_graph:
+            self._write_model_text()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._last_batch = -1
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.update_freq == "epoch":
+            return
+        # One call may cover several optimizer steps (steps_per_execution): advance by all of them
+        # and write when the counter crosses a multiple of update_freq.
+        before = self._batch_step
+        self._batch_step += batch - self._last_batch
+        self._last_batch = batch
+        if self._batch_step // self.update_freq == before // self.update_freq or not logs:
+            return
+        step = as_number(logs.get("global_step"))
+        self._write_logs(logs, "batch_", self._batch_step if step is None else step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        step = as_number(logs.get("global_step"))
+        step = epoch if step is None else step
+        learning_rate = None
+        get_lr = getattr(self.model, "get_learning_rate", None)
+        if callable(get_lr):
+            try:
+                learning_rate = as_number(get_lr())
+            except RuntimeError:  # e.g. a model that is not compiled
+                learning_rate = None
+        self._write_logs(logs, "epoch_", step, learning_rate)
+        if self.histogram_freq and epoch % self.histogram_freq == 0:
+            self._write_histograms(step)
+        for writer in self._writers.values():
+            writer.flush()
+
+    def on_train_end(self, logs=None):
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}
+
+    # ---- histograms and model text ------------------------------------------------------------
+    def _write_histograms(self, step):
+        def walk(tree, path):
+            if isinstance(tree, dict):
+                for name, sub in tree.items():
+                    yield from walk(sub, path + (str(name),))
+            elif tree is not None:
+                yield "/".join(path), np.asarray(tree)
+
+        writer = self._writer("train")
+        for tag, array in walk(self.model.params, ()):
+            if array.size and np.issubdtype(array.dtype, np.number):
+                writer.add_histogram(tag, array.astype(np.float64).ravel(), global_step=int(step))
+
+    def _write_model_text(self):
+        parts = []
+        summary = getattr(self.model, "summary", None)
+        if callable(summary):
+            lines = []
+            try:
+                summary(print_fn=lines.append)
+            except TypeError:
+                lines = []
+            if lines:
+                parts.append("\n".join(lines))
+        get_config = getattr(self.model, "get_config", None)
+        if callable(get_config):
+            try:
+                parts.append(json.dumps(get_config(), indent=2, default=str))
+            except (TypeError, ValueError, NotImplementedError):
+                pass
+        if parts:
+            # Markdown code blocks keep the table's columns aligned in the Text tab.
+            text = "\n\n".join("```\n" + p + "\n```" for p in parts)
+            self._writer("train").add_text("model", text, global_step=0)
