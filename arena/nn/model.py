@@ -124,7 +124,7 @@ class Model(TrainingMixin, Layer):
     def params(self, value):
         for l in getattr(self, "_layers", []):
             if l.name in value:
-                l.params = value[l.name]
+                l.params = _keep_order(l.params, value[l.name])
 
     @property
     def state(self):
@@ -134,7 +134,7 @@ class Model(TrainingMixin, Layer):
     def state(self, value):
         for l in getattr(self, "_layers", []):
             if l.name in value:
-                l.state = value[l.name]
+                l.state = _keep_order(l.state, value[l.name])
 
     def trainable_mask(self, parent_trainable=True):
         """A pytree shaped like ``params`` with True where a weight is trained."""
@@ -156,6 +156,8 @@ class Model(TrainingMixin, Layer):
             n = len(l.get_weights())
             l.set_weights(weights[i:i + n])
             i += n
+        # The live train state holds its own copy of the weights: make the next fit/evaluate use these.
+        self._sync_from_layers()
 
     def count_params(self):
         return sum(l.count_params() for l in self._layers)
@@ -233,8 +235,11 @@ class Model(TrainingMixin, Layer):
         def ref(t):
             layer, ni, ti = t._history
             return [layer.name, self._node_key(layer, layer._inbound_nodes[ni]), ti]
-        return {"name": self.name, "layers": layers, "input_layers": [ref(t) for t in self.inputs],
-                "output_layers": [ref(t) for t in self.outputs]}
+        config = {"name": self.name, "layers": layers, "input_layers": [ref(t) for t in self.inputs],
+                  "output_layers": [ref(t) for t in self.outputs]}
+        if not self.trainable:  # a frozen sub-model stays frozen through save/load (as Keras' config)
+            config["trainable"] = False
+        return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -266,7 +271,30 @@ class Model(TrainingMixin, Layer):
         ins = [created[(r[0], r[1])][r[2]] for r in config["input_layers"]]
         outs = [created[(r[0], r[1])][r[2]] for r in config["output_layers"]]
         return cls(inputs=ins if len(ins) > 1 else ins[0], outputs=outs if len(outs) > 1 else outs[0],
-                   name=config.get("name"))
+                   name=config.get("name"), trainable=config.get("trainable", True))
+
+    # ---- files (implemented in arena.nn.saving) ----------------------------------
+    def save(self, filepath, overwrite=True, include_optimizer=True):
+        """Write architecture, weights, training config and optimizer state to one HDF5 file (Keras 2
+        layout, atomic); ``arena.nn.load_model(filepath)`` rebuilds the model and training resumes exactly."""
+        from arena.nn import saving
+        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Write the weights only (Keras 2 HDF5 layout), atomically."""
+        from arena.nn import saving
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, by_name=False, skip_mismatch=False):
+        """Load weights from a ``save_weights``/``save`` file (Arena's or Keras'): in layer order, or
+        ``by_name``; a mismatch names the layer and the expected and stored shapes."""
+        from arena.nn import saving
+        saving.load_weights(self, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
+
+    def to_json(self, **kwargs):
+        """The architecture as a JSON string (``arena.nn.model_from_json`` rebuilds it)."""
+        from arena.nn import saving
+        return saving.model_to_json(self, **kwargs)
 
     # ---- printing --------------------------------------------------------------
     def summary(self, print_fn=print, line_length=None):
@@ -303,6 +331,14 @@ class Model(TrainingMixin, Layer):
         print_fn(f"Trainable params: {trainable:,}")
         print_fn(f"Non-trainable params: {total - trainable:,}")
         print_fn("_" * width)
+
+
+def _keep_order(old, new):
+    """``new`` with the keys in ``old``'s order: JAX returns pytree dicts with sorted keys, but a
+    layer's weight order (kernel before bias) is what get_weights/set_weights and files use."""
+    if isinstance(old, dict) and isinstance(new, dict) and list(old) != list(new) and set(old) == set(new):
+        return {k: new[k] for k in old}
+    return new
 
 
 def _count(params, mask, want):
@@ -384,12 +420,16 @@ class Sequential(Model):
             if i == 0 and not isinstance(layer, InputLayer) and self.inputs and "batch_input_shape" not in cfg:
                 cfg["batch_input_shape"] = list(self.inputs[0].shape)
             layers.append({"class_name": type(layer).__name__, "config": cfg})
-        return {"name": self.name, "layers": layers}
+        config = {"name": self.name, "layers": layers}
+        if not self.trainable:
+            config["trainable"] = False
+        return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         specs = config["layers"] if isinstance(config, dict) else config
-        model = cls(name=config.get("name") if isinstance(config, dict) else None)
+        model = cls(name=config.get("name") if isinstance(config, dict) else None,
+                    trainable=config.get("trainable", True) if isinstance(config, dict) else True)
         for spec in specs:
             model.add(deserialize_layer(spec, custom_objects))
         return model

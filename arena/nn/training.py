@@ -20,12 +20,25 @@ from arena.nn import optimizers
 
 
 class TrainState(NamedTuple):
-    """Everything training changes, as one pytree."""
+    """Everything training changes, as one pytree.
+
+    All training randomness is a function of ``(key, step)``: step ``t`` uses the dropout key
+    ``fold_in(key, t)`` and an epoch starting at step ``t`` shuffles with :func:`epoch_order`.
+    Saving the state (``model.save``) therefore lets a reloaded model continue exactly.
+    """
     params: dict
     state: dict
     opt_state: object
     step: jax.Array
     sums: dict  # running sums of the logged quantities over the current epoch, plus "_count"
+    key: jax.Array = None  # base key of the training randomness, drawn when the state is created
+
+
+def epoch_order(key, step, n):
+    """The shuffled row order of an epoch of ``n`` rows that starts at optimizer step ``step``."""
+    seed = [int(v) for v in np.asarray(jax.random.key_data(key) if jnp.issubdtype(
+        key.dtype, jax.dtypes.prng_key) else key).ravel()] + [int(step)]
+    return np.random.default_rng(seed).permutation(n)
 
 
 def _as_list(x):
@@ -114,7 +127,6 @@ class TrainingMixin:
             tx = optax.multi_transform({"train": inner, "frozen": optax.set_to_zero()}, labels)
         self._tx = tx
         constrained = self.has_constraints
-        base_key = random.next_key()
 
         def losses_of(ys, outs, sws):
             per = []
@@ -146,7 +158,7 @@ class TrainingMixin:
 
         def train_step(carry, batch):
             xs, ys, sws = batch
-            key = jax.random.fold_in(base_key, carry.step)
+            key = jax.random.fold_in(carry.key, carry.step)
             (total, (new_state, outs, per)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
                 carry.params, carry.state, xs, ys, sws, key, True)
             updates, opt_state = tx.update(grads, carry.opt_state, carry.params)
@@ -157,7 +169,7 @@ class TrainingMixin:
             logs = batch_logs(total, per, ys, outs)
             sums = {k: carry.sums[k] + logs[k] * n for k in logs}
             sums["_count"] = carry.sums["_count"] + n
-            return TrainState(params, new_state, opt_state, carry.step + 1, sums)
+            return TrainState(params, new_state, opt_state, carry.step + 1, sums, carry.key)
 
         def train_chunk(carry, data, idx):
             def body(c, i):
@@ -185,7 +197,7 @@ class TrainingMixin:
         if self._train_state is None:
             params, state = self.params, self.state
             self._train_state = TrainState(params, state, self._tx.init(params), jnp.zeros((), jnp.int32),
-                                           self._zero_sums())
+                                           self._zero_sums(), random.next_key())
         return self._train_state
 
     def _set_state(self, ts):
@@ -391,14 +403,14 @@ class _FitTask:
         self.data = ([jnp.asarray(a) for a in xs], [jnp.asarray(a) for a in ys], [jnp.asarray(a) for a in sws])
         self.n, self.batch_size, self.shuffle = n, batch_size, shuffle
         self.val, self.validation_freq = val, validation_freq
-        self.rng = np.random.default_rng(random.next_seed())
         self.k = max(1, model.steps_per_execution)
         full = n // batch_size
         self.steps_per_epoch = steps_per_epoch or (full + (1 if n % batch_size else 0))
         model._state()
 
     def batches(self, epoch):
-        order = self.rng.permutation(self.n) if self.shuffle else np.arange(self.n)
+        ts = self.model._train_state
+        order = epoch_order(ts.key, ts.step, self.n) if self.shuffle else np.arange(self.n)
         order = order.astype(np.int32)
         bs, full = self.batch_size, self.n // self.batch_size
         idx = order[:full * bs].reshape(full, bs)

@@ -2,3 +2,13 @@
 from arena.nn.layers.base import Layer, KerasTensor, register, clear_session
 from arena.nn.layers.core import (Activation, Dense, Dropout, Flatten, Input, InputLayer, Lambda, LeakyReLU,
                                   Permute, RepeatVector, Reshape)
+from arena.nn.layers.conv import Conv1D, Conv2D, Conv2DTranspose
+from arena.nn.layers.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
+                                   average, concatenate, dot, maximum, minimum, multiply, subtract)
+from arena.nn.layers.normalization import BatchNormalization
+from arena.nn.layers.pooling import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, GlobalAveragePooling1D,
+                                     GlobalAveragePooling2D, GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D,
+                                     GlobalMaxPool2D, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D, MaxPool2D,
+                                     MaxPooling1D, MaxPooling2D)
+from arena.nn.layers.reshaping import (Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, ZeroPadding1D,
+                                       ZeroPadding2D)

@@ -29,8 +29,9 @@ def unique_name(base):
 
 
 def snake_case(name):
-    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z0-9])", r"\1_\2", s).lower().replace("__", "_")
+    """Keras' default layer names: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d, LeakyReLU -> leaky_re_lu."""
+    s = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower().replace("__", "_")
 
 
 def register(cls):

@@ -1,0 +1,692 @@
+"""Model files: architecture, weights, optimizer state and training config in ONE HDF5 file,
+laid out as Keras 2's legacy ``.h5`` format (so h5py / HDFView users see what they know)::
+
+    /                          @model_config     JSON {"class_name": "Sequential" | "Model", "config": ...}
+                               @training_config  JSON {"optimizer_config": {class_name, config}, "loss",
+                                                       "metrics", "loss_weights", ...}
+                               @keras_version    "2.1.6-arena-<version>": Keras 2 layout, written by Arena
+                               @backend          "jax"
+      model_weights/           @layer_names [b"dense_1", ...]   (one group per layer, in model order)
+        dense_1/               @weight_names [b"dense_1/kernel:0", b"dense_1/bias:0"]
+          dense_1/kernel:0     dataset (784, 512) float32       -> model_weights/dense_1/dense_1/kernel:0
+          dense_1/bias:0
+        encoder/               a nested model: its weights in its group, named "<inner layer>/<weight>:0"
+                               (deeper models add their names: "block/dense_3/kernel:0"); trainable
+                               weights first, then the others, as Keras orders a model's weights
+      optimizer_weights/       @weight_names: every dataset below (relative paths)
+        iteration:0            int64: the model's optimizer step counter (model.iterations)
+        rng_key:0              uint32[2]: the base key of training randomness (dropout keys, shuffle order)
+        opt_state/...          the optax state, one dataset per leaf named by its pytree path,
+                               e.g. opt_state/0/inner_state/0/mu/dense_1/kernel (Adam's first moment)
+
+With the optimizer state, the step counter and the key restored, a model saved after epoch k and
+reloaded continues exactly as if it had never stopped (``fit(..., initial_epoch=k)``).
+
+Loading also reads files written by Keras (2.x ``model.save('m.h5')``, Keras 3's legacy h5): their
+configs pass through :func:`translate_keras_config`; weights are matched by name where the names
+agree and by order otherwise (as Keras does); Keras' Adam/SGD slots are mapped onto the optax
+state when possible (otherwise a warning and a fresh optimizer state).
+
+Loading never runs code from a file and never unpickles: a Lambda layer is rebuilt only from a
+function you pass in ``custom_objects``; an unknown layer class is an error naming it.
+"""
+import json
+import os
+import re
+import warnings
+
+import h5py
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import arena
+from arena.io import atomic_h5, open_h5, read_pytree, write_pytree
+from arena.nn import losses as losses_mod
+from arena.nn import optimizers
+from arena.nn.layers.base import get_layer_class, snake_case
+from arena.nn.layers.core import InputLayer
+from arena.nn.model import Model, deserialize_layer
+
+__all__ = ["save_model", "load_model", "save_weights", "load_weights", "model_to_json", "model_from_json",
+           "translate_keras_config", "KERAS_VERSION"]
+
+KERAS_VERSION = f"2.1.6-arena-{arena.__version__}"
+BACKEND = "jax"
+_ATTR_LIMIT = 64512  # HDF5 object header limit for attributes (Keras splits longer name lists)
+
+
+# ---- small helpers -------------------------------------------------------------------------------
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (np.ndarray, jax.Array)):
+        return np.asarray(value).tolist()
+    raise TypeError(f"a model config holds a {type(value).__name__} ({value!r}), which JSON cannot store; "
+                    f"layer get_config() must return plain numbers, strings, lists and dicts")
+
+
+def _dumps(obj, **kwargs):
+    return json.dumps(obj, default=_json_default, **kwargs)
+
+
+def _attr_str(value):
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _write_names(group, name, names):
+    """A list of names as a bytes-array attribute, split into name0, name1, ... when too large (as Keras)."""
+    data = np.array([n.encode("utf-8") for n in names], dtype="S") if names else np.zeros(0, "S1")
+    chunks = 1
+    parts = [data]
+    while any(p.nbytes > _ATTR_LIMIT for p in parts):
+        chunks += 1
+        parts = np.array_split(data, chunks)
+    if chunks == 1:
+        group.attrs[name] = data
+    else:
+        for i, part in enumerate(parts):
+            group.attrs[f"{name}{i}"] = part
+
+
+def _read_names(group, name):
+    if name in group.attrs:
+        raw = [group.attrs[name]]
+    else:
+        raw, i = [], 0
+        while f"{name}{i}" in group.attrs:
+            raw.append(group.attrs[f"{name}{i}"])
+            i += 1
+    return [_attr_str(v) for part in raw for v in np.atleast_1d(part) if isinstance(v, (bytes, str))]
+
+
+def _source(where):
+    """How a file (or a group inside one) is named in messages."""
+    if isinstance(where, h5py.Group):
+        return f"'{where.file.filename}'" + (f" (group '{where.name}')" if where.name != "/" else "")
+    return f"'{os.fspath(where)}'"
+
+
+# ---- weights ----------------------------------------------------------------------------------------
+def _weight_entries(layer, parent_trainable=True):
+    """``[(name, leaf_layer, weight_name, trainable)]`` for ``layer``: names relative to the layer's group
+    (``dense_1/kernel:0``; inside a nested model ``inner/dense_3/kernel:0``), trainable weights first."""
+    on = parent_trainable and layer.trainable
+    if isinstance(layer, Model):
+        out = []
+        for sub in layer._layers:
+            if isinstance(sub, InputLayer):
+                continue
+            for name, leaf, w, t in _weight_entries(sub, on):
+                out.append((f"{sub.name}/{name}" if isinstance(sub, Model) else name, leaf, w, t))
+    else:
+        out = [(f"{layer.name}/{w}:0", layer, w, on and w in layer.params) for w in layer.weight_names]
+    return sorted(out, key=lambda e: not e[3])  # stable: Keras' trainable_weights + non_trainable_weights
+
+
+def _value(leaf, w):
+    return np.asarray(leaf.params[w] if w in leaf.params else leaf.state[w])
+
+
+def _write_weights(group, layers):
+    """Keras 2's per-layer weight groups into ``group`` (the ``model_weights`` group or a weights file)."""
+    _write_names(group, "layer_names", [l.name for l in layers])
+    group.attrs["backend"] = BACKEND
+    group.attrs["keras_version"] = KERAS_VERSION
+    for layer in layers:
+        g = group.create_group(layer.name, track_order=True)
+        entries = _weight_entries(layer)
+        _write_names(g, "weight_names", [e[0] for e in entries])
+        for name, leaf, w, _ in entries:
+            g.create_dataset(name, data=_value(leaf, w))
+
+
+def _components(name):
+    return re.sub(r":\d+$", "", name).split("/")
+
+
+def _match_by_name(expected, stored):
+    """Indices into ``stored`` for each expected name, pairing the names with the longest common
+    suffix (``dense_1/kernel:0`` ~ ``kernel``); None when that is not a clean one-to-one match."""
+    exp, sto = [_components(n) for n in expected], [_components(n) for n in stored]
+
+    def common(a, b):
+        n = 0
+        while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
+            n += 1
+        return n
+    choice = []
+    for e in exp:
+        scores = [common(e, s) for s in sto]
+        best = max(scores, default=0)
+        if best == 0 or scores.count(best) > 1:
+            return None
+        choice.append(scores.index(best))
+    return choice if len(set(choice)) == len(choice) else None
+
+
+def _plan_layer(layer, group, source, file_layer, skip_mismatch, plan):
+    """Check a Keras weight group against ``layer`` and add its arrays to ``plan`` (leaf -> values)."""
+    entries = _weight_entries(layer)
+    names = _read_names(group, "weight_names")
+    kind = type(layer).__name__
+    if len(names) != len(entries):
+        msg = (f"{source}: layer '{layer.name}' ({kind}) has {len(entries)} weights {[e[0] for e in entries]}; "
+               f"the file's layer '{file_layer}' has {len(names)} {names}")
+        if skip_mismatch:
+            warnings.warn(msg + "; skipped", stacklevel=4)
+            return
+        raise ValueError(msg)
+    order = _match_by_name([e[0] for e in entries], names) or list(range(len(names)))
+    values = {}
+    for (name, leaf, w, _), i in zip(entries, order):
+        if names[i] not in group:
+            raise ValueError(f"{source}: the file's layer '{file_layer}' lists weight '{names[i]}' but holds no "
+                             f"such dataset (the file is damaged)")
+        data = group[names[i]][()]
+        want = _value(leaf, w).shape
+        if data.shape != want:
+            where = f"layer '{layer.name}' ({kind})" + (f", inner layer '{leaf.name}'" if leaf is not layer else "")
+            msg = (f"{source}: {where} weight '{w}' expects shape {want}; the file's '{file_layer}/{names[i]}' has "
+                   f"shape {data.shape}. The file was saved from a different architecture")
+            if skip_mismatch:
+                warnings.warn(msg + "; skipped", stacklevel=4)
+                return
+            raise ValueError(msg)
+        values.setdefault(id(leaf), (leaf, {}))[1][w] = data
+    plan.update(values)
+
+
+def _load_weights_group(model, group, source, by_name=False, skip_mismatch=False):
+    """Load Keras-layout weight groups into ``model``; everything is checked before any weight changes."""
+    file_layers = _read_names(group, "layer_names")
+    missing = [n for n in file_layers if n not in group]
+    if missing:
+        raise ValueError(f"{source}: layer_names lists {missing}, which the file does not hold (damaged file)")
+    with_weights = [n for n in file_layers if _read_names(group[n], "weight_names")]
+    layers = [l for l in model.layers if _weight_entries(l)]
+    if by_name:
+        pairs = [(l, l.name) for l in layers if l.name in file_layers]
+    elif sorted(with_weights) == sorted(l.name for l in layers):
+        # The same layer names: pair by name, which is what pairing in order means for the same
+        # architecture, without depending on how Keras and Arena order the layers of a functional graph.
+        pairs = [(l, l.name) for l in layers]
+    else:
+        if len(with_weights) != len(layers):
+            hint = ""
+            if not model.built or not model.outputs:
+                hint = (f" Model '{model.name}' is not built yet: give its first layer an input_shape or call "
+                        f"model.build((None, ...)) first.")
+            raise ValueError(f"{source}: the file has weights for {len(with_weights)} layers {with_weights}; model "
+                             f"'{model.name}' has {len(layers)} layers with weights {[l.name for l in layers]}. "
+                             f"Use the same architecture, or load_weights(..., by_name=True).{hint}")
+        pairs = list(zip(layers, with_weights))
+    plan = {}
+    for layer, name in pairs:
+        _plan_layer(layer, group[name], source, name, skip_mismatch, plan)
+    for leaf, vals in plan.values():
+        leaf.set_weights([vals[w] for w in leaf.weight_names])
+    model._sync_from_layers()
+
+
+# ---- model files: writing ------------------------------------------------------------------------
+def _model_class_name(model):
+    return type(model).__name__
+
+
+def model_to_json(model, **json_kwargs):
+    """The architecture as JSON (Keras' ``to_json``): ``{"class_name", "config", "keras_version", "backend"}``."""
+    return _dumps({"class_name": _model_class_name(model), "config": model.get_config(),
+                   "keras_version": KERAS_VERSION, "backend": BACKEND}, **json_kwargs)
+
+
+def _serialize_fns(value, namer):
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, dict):
+        return {k: _serialize_fns(v, namer) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_serialize_fns(v, namer) for v in value]
+    if callable(value):
+        return namer(value)
+    raise TypeError(f"cannot store {value!r} in a training config")
+
+
+def _training_config(model):
+    args = model._compile_args
+    opt = model.optimizer
+    return {"optimizer_config": {"class_name": type(opt).__name__, "config": opt.get_config()},
+            "loss": _serialize_fns(args["loss"], losses_mod.name_of),
+            "metrics": _serialize_fns(args["metrics"], lambda f: getattr(f, "__name__", "metric")),
+            "weighted_metrics": None, "sample_weight_mode": None,
+            "loss_weights": args["loss_weights"],
+            "steps_per_execution": getattr(model, "steps_per_execution", 1)}
+
+
+def _write_optimizer(f, model):
+    ts = model._train_state
+    og = f.create_group("optimizer_weights", track_order=True)
+    og.create_dataset("iteration:0", data=np.int64(int(ts.step)))
+    write_pytree(og, ts.key, name="rng_key:0")
+    write_pytree(og, ts.opt_state, name="opt_state")
+    names = []
+    og.visititems(lambda n, obj: names.append(n) if isinstance(obj, h5py.Dataset) else None)
+    _write_names(og, "weight_names", ["iteration:0", "rng_key:0"] + [n for n in names if n.startswith("opt_state/")])
+
+
+def _write_model(f, model, include_optimizer):
+    f.attrs["keras_version"] = KERAS_VERSION
+    f.attrs["backend"] = BACKEND
+    f.attrs["arena_version"] = arena.__version__
+    f.attrs["model_config"] = _dumps({"class_name": _model_class_name(model), "config": model.get_config()})
+    if include_optimizer and model.compiled and model.optimizer is not None:
+        f.attrs["training_config"] = _dumps(_training_config(model))
+    _write_weights(f.create_group("model_weights", track_order=True), model.layers)
+    if include_optimizer and model.compiled and model._train_state is not None:
+        _write_optimizer(f, model)
+
+
+def save_model(model, filepath, overwrite=True, include_optimizer=True):
+    """Write ``model`` (architecture, weights and, with ``include_optimizer``, its training config and
+    optimizer state) to the HDF5 file ``filepath``, atomically: a temporary file in the same
+    directory is renamed over ``filepath`` only once it is complete. ``filepath`` may also be an open
+    ``h5py.Group`` (e.g. one part of an agent checkpoint), which is written in place."""
+    if not isinstance(model, Model):
+        raise TypeError(f"save_model expects an arena Model; got {type(model).__name__}")
+    if isinstance(filepath, h5py.Group):
+        _write_model(filepath, model, include_optimizer)
+        return
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"save_model: '{os.fspath(filepath)}' exists and overwrite=False")
+    with atomic_h5(filepath) as f:
+        _write_model(f, model, include_optimizer)
+
+
+def save_weights(model, filepath, overwrite=True):
+    """Weights only, in Keras 2's layout (root ``layer_names``, one group per layer); atomic."""
+    if isinstance(filepath, h5py.Group):
+        _write_weights(filepath, model.layers)
+        return
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"save_weights: '{os.fspath(filepath)}' exists and overwrite=False")
+    with atomic_h5(filepath) as f:
+        _write_weights(f, model.layers)
+
+
+# ---- Keras config translation ----------------------------------------------------------------------
+# Keys some Keras versions write that Arena's layers do not take, with the value that means "off":
+# they are dropped when they hold that value; any other value is left for the layer to reject.
+_KERAS_DEFAULTS = {"ragged": False, "sparse": False, "optional": False, "groups": 1, "lora_rank": None,
+                   "lora_alpha": None, "quantization_config": None, "synchronized": False, "renorm": False,
+                   "renorm_clipping": None, "renorm_momentum": 0.99, "virtual_batch_size": None,
+                   "adjustment": None, "fused": None, "autocast": True, "data_format": "channels_last",
+                   "input_dtype": None}
+_KERAS_SPEC_KEYS = ("module", "registered_name", "build_config", "compile_config", "shared_object_id")
+
+
+def _accepted_args(cls):
+    import inspect
+    names = set()
+    for c in cls.__mro__:
+        if "__init__" in c.__dict__:
+            names |= set(inspect.signature(c.__init__).parameters)
+    return names - {"self", "args", "kwargs"}
+
+
+def _plain(value):
+    """Keras 3 wraps objects as {"module", "class_name", "config", "registered_name"}; dtype policies
+    become their name ("float32"); other wrapped objects (initializers, regularizers) keep
+    ``{"class_name", "config"}``, which Arena's ``get`` functions read."""
+    if isinstance(value, dict):
+        if value.get("class_name") in ("DTypePolicy", "Policy", "FloatDTypePolicy") and "config" in value:
+            return value["config"].get("name", "float32")
+        return {k: _plain(v) for k, v in value.items() if k not in ("module", "registered_name")}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _tensor_refs(args):
+    """Keras 3 node arguments -> Keras 2 refs [layer, node_index, tensor_index, {}]."""
+    if isinstance(args, dict):
+        if args.get("class_name") == "__keras_tensor__":
+            name, node, index = args["config"]["keras_history"]
+            return [[name, node, index, {}]]
+        return [r for v in args.values() for r in _tensor_refs(v)]
+    if isinstance(args, (list, tuple)):
+        return [r for v in args for r in _tensor_refs(v)]
+    return []
+
+
+def translate_keras_config(spec, custom_objects=None):
+    """Turn a Keras layer/model spec ``{"class_name", "config", ...}`` (Keras 2.x or 3.x) into Arena's.
+
+    The rules, one per Keras quirk:
+      * Keras 2.4+ names functional models ``Functional``: Arena's ``Model``.
+      * Keras 3 spec keys ``module``, ``registered_name``, ``build_config``, ``compile_config``: dropped;
+        wrapped objects lose ``module``/``registered_name``; ``DTypePolicy`` dicts become the dtype name.
+      * Keras 3 ``batch_shape``: Keras 2's ``batch_input_shape``.
+      * Keras 3 inbound nodes ``{"args": [__keras_tensor__ ...], "kwargs"}``: Keras 2 refs
+        ``[[layer, node, tensor, {}], ...]``; a single ``input_layers``/``output_layers`` ref becomes a list.
+      * Keras 2.0-2.2 Sequential configs that are a bare list of layers: ``{"layers": [...]}``.
+      * Keys Arena does not take whose value means "off" (``ragged: false``, ``groups: 1``,
+        ``lora_rank: null``, ...): dropped. Lambda's ``function_type``/``module`` bookkeeping: dropped
+        (its function is looked up by name in ``custom_objects``; stored code is never run).
+    Initializer configs (``{"class_name": "GlorotUniform", "config": {"seed": null}}``) are read as they are.
+    """
+    spec = {k: v for k, v in spec.items() if k not in _KERAS_SPEC_KEYS}
+    class_name = spec["class_name"]
+    if class_name == "Functional":
+        class_name = "Model"
+    config = spec.get("config") or {}
+    if isinstance(config, list):
+        config = {"layers": config}
+    config = _plain(config)
+    if "batch_shape" in config:
+        config["batch_input_shape"] = config.pop("batch_shape")
+    try:
+        cls = get_layer_class(class_name, custom_objects)
+    except ValueError:
+        cls = None  # unknown: left for deserialize_layer, which names the class and custom_objects
+    if "layers" in config and (cls is None or (isinstance(cls, type) and issubclass(cls, Model))):
+        layers = []
+        for layer in config["layers"]:
+            layer = dict(layer)
+            if isinstance(layer.get("inbound_nodes"), list):
+                layer["inbound_nodes"] = [_tensor_refs(n["args"]) if isinstance(n, dict) else n
+                                          for n in layer["inbound_nodes"]]
+            layers.append(translate_keras_config(layer, custom_objects))
+        config["layers"] = layers
+        for key in ("input_layers", "output_layers"):
+            refs = config.get(key)
+            if isinstance(refs, list) and refs and isinstance(refs[0], str):
+                config[key] = [refs]
+        for key in ("dtype", "build_input_shape"):
+            config.pop(key, None)
+    elif isinstance(cls, type) and class_name != "Lambda":
+        accepted = _accepted_args(cls)
+        for key, off in _KERAS_DEFAULTS.items():
+            if key in config and key not in accepted and config[key] == off:
+                del config[key]
+    if class_name == "Lambda":
+        for key in ("function_type", "module", "output_shape_type", "output_shape_module"):
+            config.pop(key, None)
+        if not isinstance(config.get("output_shape"), (list, tuple, type(None))):
+            config["output_shape"] = None  # serialized code: Arena infers the shape by tracing instead
+    spec["class_name"] = class_name
+    spec["config"] = config
+    return spec
+
+
+def _model_from_spec(spec, custom_objects):
+    if not isinstance(spec, dict) or "class_name" not in spec or "config" not in spec:
+        raise ValueError(f"a model config must be {{'class_name': ..., 'config': ...}}; got "
+                         f"{str(spec)[:200]}")
+    return deserialize_layer(translate_keras_config(spec, custom_objects), custom_objects)
+
+
+def model_from_json(json_string, custom_objects=None):
+    """Rebuild an (uncompiled, freshly initialised) model from :func:`model_to_json` output or Keras'
+    ``model.to_json()``. Custom layers and Lambda functions come from ``custom_objects``."""
+    try:
+        spec = json.loads(json_string)
+    except (TypeError, json.JSONDecodeError) as e:
+        raise ValueError(f"model_from_json: not valid JSON ({e})") from None
+    return _model_from_spec(spec, custom_objects)
+
+
+# ---- model files: reading --------------------------------------------------------------------------
+class _Unmappable(Exception):
+    """A stored optimizer/training setting Arena cannot reproduce."""
+
+
+def _resolve_named(value, custom_objects, kind):
+    """Loss/metric specs from a training config: names stay names (custom ones come from
+    ``custom_objects``), Keras object dicts become their Arena name."""
+    if value is None or isinstance(value, (int, float, bool)):
+        return value
+    if isinstance(value, str):
+        return custom_objects[value] if custom_objects and value in custom_objects else value
+    if isinstance(value, list):
+        return [_resolve_named(v, custom_objects, kind) for v in value]
+    if isinstance(value, dict) and "class_name" in value:
+        cfg = value.get("config") or {}
+        if cfg.get("from_logits") or cfg.get("label_smoothing"):
+            raise _Unmappable(f"{kind} {value['class_name']} with from_logits/label_smoothing")
+        name = value["class_name"]
+        if custom_objects and name in custom_objects:
+            return custom_objects[name]
+        if kind == "metric":
+            return cfg.get("name") or cfg.get("fn") or snake_case(name)
+        for candidate in (cfg.get("name"), cfg.get("fn"), snake_case(name)):
+            if candidate and candidate in losses_mod._ALL:
+                return candidate
+        raise _Unmappable(f"unknown {kind} {name!r}")
+    if isinstance(value, dict):
+        return {k: _resolve_named(v, custom_objects, kind) for k, v in value.items()}
+    raise _Unmappable(f"cannot interpret {kind} {value!r}")
+
+
+# Keras optimizer settings with no Arena counterpart, and the value that means "not used".
+_KERAS_OPT_OFF = {"weight_decay": (None, 0, 0.0), "use_ema": (False,), "ema_momentum": None,
+                  "ema_overwrite_frequency": None, "jit_compile": None, "is_legacy_optimizer": None, "name": None}
+
+
+def _optimizer_from_config(oc, custom_objects):
+    name = str(oc.get("class_name", ""))
+    name = name.split(">")[-1]  # Keras 2.11+ registers its optimizers as "Custom>Adam"
+    config = dict(oc.get("config") or {})
+    if custom_objects and name in custom_objects:
+        obj = custom_objects[name]
+        if isinstance(obj, type) and issubclass(obj, optimizers.Optimizer):
+            return obj.from_config(config)
+        return optimizers.get(obj)
+    cls = {c.__name__.lower(): c for c in (optimizers.SGD, optimizers.RMSprop, optimizers.Adam, optimizers.Adamax,
+                                           optimizers.Nadam, optimizers.Adagrad, optimizers.Adadelta)}.get(name.lower())
+    if cls is None:
+        raise _Unmappable(f"optimizer {name!r} cannot be rebuilt from the file" + (
+            " (a raw optax transformation: pass it as custom_objects={'OptaxOptimizer': tx})"
+            if name == "OptaxOptimizer" else ""))
+    for key, off in _KERAS_OPT_OFF.items():
+        if key in config:
+            value = config.pop(key)
+            if off is not None and value not in off:
+                raise _Unmappable(f"{name} uses {key}={value!r}, which Arena's {cls.__name__} does not support")
+    if isinstance(config.get("learning_rate"), dict) or config.get("learning_rate", 0) is None:
+        raise _Unmappable(f"{name} uses a learning-rate schedule, which is not stored in the file")
+    accepted = optimizers._accepted(cls)
+    unknown = sorted(k for k in config if k not in accepted)
+    if unknown:
+        raise _Unmappable(f"{name} settings {unknown} have no Arena counterpart")
+    return cls(**config)
+
+
+def _keras_slots(og, model):
+    """Keras optimizer weights -> ({slot: {(layer, weight): array}}, iteration). Handles Keras 2.11+
+    names ``Adam/m/dense/kernel:0`` and legacy ``Adam/dense/kernel/m:0``."""
+    names = _read_names(og, "weight_names")
+    leaf_paths = {}
+    for layer in model.layers:
+        for name, leaf, w, _ in _weight_entries(layer):
+            leaf_paths[(leaf.name, w)] = _params_path(model, leaf, w)
+    slots, iteration = {}, None
+    for n in names:
+        parts = _components(n)
+        if parts[-1] in ("iteration", "iterations", "iter"):
+            iteration = int(og[n][()])
+            continue
+        if len(parts) >= 4 and parts[1] in _SLOT_NAMES:
+            slot, var = parts[1], parts[2:]
+        elif len(parts) >= 4 and parts[-1] in _SLOT_NAMES:
+            slot, var = parts[-1], parts[1:-1]
+        else:
+            raise _Unmappable(f"unrecognised optimizer weight {n!r}")
+        key = (var[-2], var[-1])
+        if key not in leaf_paths:
+            raise _Unmappable(f"optimizer weight {n!r} belongs to no weight of the model")
+        slots.setdefault(_SLOT_NAMES[slot], {})[leaf_paths[key]] = og[n][()]
+    return slots, iteration
+
+
+_SLOT_NAMES = {"m": "m", "momentum": "m", "v": "v", "velocity": "v"}
+
+
+def _params_path(model, leaf, w):
+    """The key path of a leaf layer's weight in ``model.params`` (nested models nest)."""
+    def find(m):
+        for l in m._layers:
+            if l is leaf:
+                return (l.name,)
+            if isinstance(l, Model):
+                sub = find(l)
+                if sub:
+                    return (l.name,) + sub
+        return None
+    return find(model) + (w,)
+
+
+def _map_keras_optimizer(model, og, opt_name, lr):
+    """Carry Keras' moments into the fresh optax state: Adam m/v -> mu/nu, SGD momentum m -> trace
+    (Keras keeps m = momentum*m - lr*g, optax trace = g + momentum*trace, so trace = -m / lr)."""
+    slots, iteration = _keras_slots(og, model)
+    if iteration is None:
+        raise _Unmappable("no iteration counter")
+    ts = model._state()
+    fields = {"Adam": {"mu": "m", "nu": "v"}, "SGD": {"trace": "m"}}.get(opt_name)
+    if fields is None:
+        raise _Unmappable(f"no mapping for {opt_name} slots {sorted(slots)}")
+    used = set()
+
+    def fix(path, leaf):
+        # NamedTuple fields (GetAttrKey) name the slot; the dict keys after it are the weight's path.
+        attrs = [i for i, k in enumerate(path) if isinstance(k, jax.tree_util.GetAttrKey)]
+        for field, slot in fields.items():
+            at = [i for i in attrs if path[i].name == field]
+            if at:
+                weight_path = tuple(getattr(k, "key", None) for k in path[at[-1] + 1:])
+                if slot not in slots or weight_path not in slots[slot]:
+                    raise _Unmappable(f"the file has no {slot} slot for {'/'.join(weight_path)}")
+                used.add((slot, weight_path))
+                value = np.asarray(slots[slot][weight_path], np.float32)
+                if value.shape != np.shape(leaf):
+                    raise _Unmappable(f"{slot} slot for {'/'.join(weight_path)} has shape {value.shape}")
+                return jnp.asarray(-value / lr if field == "trace" else value, dtype=leaf.dtype)
+        if attrs and attrs[-1] == len(path) - 1 and path[-1].name == "count":
+            return jnp.asarray(iteration, dtype=leaf.dtype)
+        return leaf
+    opt_state = jax.tree_util.tree_map_with_path(fix, ts.opt_state)
+    left = sum(len(v) for v in slots.values()) - len(used)
+    if left:
+        raise _Unmappable(f"{left} optimizer slots in the file have no place in Arena's {opt_name} state")
+    model._train_state = ts._replace(opt_state=opt_state, step=jnp.asarray(iteration, jnp.int32))
+
+
+def _restore_optimizer(model, f, source):
+    og = f["optimizer_weights"]
+    if "opt_state" in og:  # written by Arena
+        ts = model._state()
+        try:
+            opt_state = read_pytree(og["opt_state"], like=ts.opt_state)
+            key = read_pytree(og["rng_key:0"], like=ts.key) if "rng_key:0" in og else ts.key
+        except ValueError as e:
+            raise _Unmappable(f"its optimizer state does not fit this optimizer ({e})") from None
+        step = int(og["iteration:0"][()]) if "iteration:0" in og else 0
+        model._train_state = ts._replace(opt_state=opt_state, key=key, step=jnp.asarray(step, jnp.int32))
+        return
+    lr = float(model.optimizer.learning_rate)
+    if lr <= 0:
+        raise _Unmappable("a learning rate of 0 leaves Keras' momentum undefined in optax terms")
+    _map_keras_optimizer(model, og, type(model.optimizer).__name__, lr)
+
+
+def _compile_from(model, f, custom_objects, source):
+    try:
+        tc = json.loads(_attr_str(f.attrs["training_config"]))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{source}: the training_config attribute is not valid JSON ({e})") from None
+    try:
+        optimizer = _optimizer_from_config(tc.get("optimizer_config") or {}, custom_objects)
+        loss = _resolve_named(tc.get("loss"), custom_objects, "loss")
+        metrics = _resolve_named(tc.get("metrics"), custom_objects, "metric")
+    except _Unmappable as e:
+        warnings.warn(f"{source}: the model is loaded uncompiled: {e}. Call model.compile(...) yourself.",
+                      stacklevel=3)
+        return
+    if loss is None:
+        return
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=tc.get("loss_weights"),
+                  steps_per_execution=tc.get("steps_per_execution") or 1)
+    if "optimizer_weights" in f and model.outputs:
+        try:
+            _restore_optimizer(model, f, source)
+        except _Unmappable as e:
+            model._train_state = None
+            writer = ("Arena" if "arena_version" in f.attrs else
+                      f"Keras {_attr_str(f.attrs.get('keras_version', '?'))}")
+            warnings.warn(f"{source}: the optimizer state (written by {writer}) could not be mapped onto "
+                          f"Arena's {type(model.optimizer).__name__}: {e}. The weights are loaded and the model is "
+                          f"compiled with a fresh optimizer state.", stacklevel=3)
+
+
+def _load_from_group(f, custom_objects, compile, source):
+    if "model_config" not in f.attrs:
+        attrs = sorted(f.attrs)
+        hint = (f" It looks like a weights-only file (model.save_weights): build the model and call "
+                f"model.load_weights({source})." if "layer_names" in f.attrs else "")
+        raise ValueError(f"{source} is an HDF5 file but not a saved model: it has no 'model_config' attribute "
+                         f"(root attributes: {attrs}).{hint}")
+    try:
+        spec = json.loads(_attr_str(f.attrs["model_config"]))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{source}: the model_config attribute is not valid JSON ({e})") from None
+    try:
+        model = _model_from_spec(spec, custom_objects)
+    except (ValueError, TypeError, KeyError) as e:
+        raise ValueError(f"Cannot load the model in {source}: {e}") from e
+    if "model_weights" not in f:
+        raise ValueError(f"{source} has a model_config but no 'model_weights' group (damaged file)")
+    _load_weights_group(model, f["model_weights"], source)
+    if compile and "training_config" in f.attrs:
+        _compile_from(model, f, custom_objects, source)
+    return model
+
+
+def load_model(filepath, custom_objects=None, compile=True):
+    """Rebuild a model saved by :func:`save_model` / ``model.save`` (or by Keras' ``model.save('m.h5')``):
+    architecture, weights and, with ``compile``, the compiled training setup and optimizer state.
+
+    ``custom_objects`` maps names to your own layer classes, Lambda functions, losses and metrics.
+    ``filepath`` may be a path or an open ``h5py.Group``. Raises ``FileNotFoundError``, ``ValueError``
+    (not HDF5, not a model, unknown layer class, a Lambda without its function) or ``OSError``
+    (damaged or truncated file), each naming the file."""
+    if isinstance(filepath, h5py.Group):
+        return _load_from_group(filepath, custom_objects, compile, _source(filepath))
+    with open_h5(filepath, "model file") as f:
+        try:
+            return _load_from_group(f, custom_objects, compile, _source(filepath))
+        except OSError as e:  # h5py could open the file but not read a part of it
+            raise OSError(f"Cannot read model file {_source(filepath)}: the HDF5 file is damaged ({e})") from e
+
+
+def load_weights(model, filepath, by_name=False, skip_mismatch=False):
+    """Load weights saved by ``save_weights`` or ``save`` (Arena or Keras) into ``model``.
+
+    By default layers with weights are paired in order (the architecture must match; when the file's
+    layer names are exactly the model's they are paired by name, the same pairing for the same
+    architecture); with ``by_name`` each layer takes the weights stored under its name and layers not
+    in the file keep theirs. Nothing changes unless every layer fits. A layer whose weights differ in number or shape raises ``ValueError`` naming the layer and
+    the expected and stored shapes (``skip_mismatch`` skips it with a warning instead)."""
+    if isinstance(filepath, h5py.Group):
+        g = filepath["model_weights"] if "model_weights" in filepath else filepath
+        _load_weights_group(model, g, _source(filepath), by_name, skip_mismatch)
+        return
+    with open_h5(filepath, "weights file") as f:
+        source = _source(filepath)
+        g = f["model_weights"] if "model_weights" in f else f
+        if "layer_names" not in g.attrs and not any(k.startswith("layer_names") for k in g.attrs):
+            raise ValueError(f"{source} holds no model weights: no 'layer_names' attribute (root attributes: "
+                             f"{sorted(f.attrs)})")
+        try:
+            _load_weights_group(model, g, source, by_name, skip_mismatch)
+        except OSError as e:
+            raise OSError(f"Cannot read weights file {source}: the HDF5 file is damaged ({e})") from e
