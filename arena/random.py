@@ -31,3 +31,22 @@ def next_key() -> jax.Array:
 def next_seed() -> int:
     """A 31-bit integer seed from the sequence, for numpy generators."""
     return int(jax.random.randint(next_key(), (), 0, 2**31 - 1))
+
+
+class seeded:
+    """``with seeded(s): ...`` draws keys from a sequence seeded by ``s``, then restores the
+    process-wide sequence (an agent builds its network reproducibly from its own seed)."""
+
+    def __init__(self, seed):
+        self.seed = int(seed)
+
+    def __enter__(self):
+        global _seed, _counter
+        self._saved = (_seed, _counter)
+        _seed, _counter = self.seed, 0
+        return self
+
+    def __exit__(self, *exc):
+        global _seed, _counter
+        _seed, _counter = self._saved
+        return False

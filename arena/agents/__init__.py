@@ -1,0 +1,3 @@
+"""Reinforcement-learning agents."""
+from arena.agents.dqn import DQN, DQNConfig
+from arena.agents.evaluation import evaluate_q_network

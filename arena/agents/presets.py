@@ -1,0 +1,62 @@
+"""Training presets for catch: observations, Q-network and learning settings that go together.
+
+- ``default``: pixels, each screen downscaled to 20x20 and 2 frames stacked, a small CNN.
+- ``book``: the book's 80x80x4 pixels and network (E8.3), 100 random "observe" games, the book's
+  epsilon 0.1 -> 0.0001 over the whole run; learning settings chosen for 1,000 games.
+- ``state``: (ball x, ball y, paddle x) observations and a small MLP.
+"""
+from arena.agents.networks import book_q_network, mlp_q_network, small_conv_q_network
+
+CATCH_GAME_STEPS = 32  # every catch game is exactly 32 agent steps
+
+PRESETS = {
+    "default": {
+        "env_kwargs": {"obs_type": "pixels", "frame_size": 20, "frame_stack": 2},
+        "network": lambda space, n: small_conv_q_network(space.shape, n, filters=16, hidden=128),
+        "games": 1500,
+        "games_per_epoch": 100,
+        "options": dict(learning_rate=1e-3, buffer_size=20_000, learning_starts=50 * CATCH_GAME_STEPS,
+                        batch_size=64, train_freq=1, gradient_steps=2, target_update_interval=256,
+                        gamma=0.99, exploration_initial_eps=1.0, exploration_final_eps=0.01,
+                        exploration_fraction=0.5, loss="huber", max_grad_norm=10.0, n_envs=4),
+    },
+    "book": {
+        "env_kwargs": {"obs_type": "pixels", "frame_size": 80, "frame_stack": 4},
+        "network": lambda space, n: book_q_network(space.shape, n),
+        "games": 1000,
+        "games_per_epoch": 100,
+        "options": dict(learning_rate=2.5e-4, buffer_size=50_000, learning_starts=100 * CATCH_GAME_STEPS,
+                        batch_size=32, train_freq=4, gradient_steps=1, target_update_interval=512,
+                        gamma=0.99, exploration_initial_eps=0.1, exploration_final_eps=0.0001,
+                        exploration_fraction=1.0, loss="huber", max_grad_norm=10.0, n_envs=1),
+    },
+    "state": {
+        "env_kwargs": {"obs_type": "state"},
+        "network": lambda space, n: mlp_q_network(space.shape, n, hidden=(64, 64)),
+        "games": 600,
+        "games_per_epoch": 100,
+        "options": dict(learning_rate=1e-3, buffer_size=20_000, learning_starts=20 * CATCH_GAME_STEPS,
+                        batch_size=64, train_freq=1, gradient_steps=2, target_update_interval=256,
+                        gamma=0.99, exploration_initial_eps=1.0, exploration_final_eps=0.01,
+                        exploration_fraction=0.5, loss="huber", max_grad_norm=10.0, n_envs=4),
+    },
+}
+
+# Gymnasium classics (any discrete-action env works with the generic defaults).
+GYM_PRESETS = {
+    "CartPole-v1": {
+        "network": lambda space, n: mlp_q_network(space.shape, n, hidden=(128, 128)),
+        "timesteps": 60_000,
+        "steps_per_epoch": 10_000,
+        "options": dict(learning_rate=5e-4, buffer_size=50_000, learning_starts=1_000, batch_size=64,
+                        train_freq=1, gradient_steps=1, target_update_interval=500, gamma=0.99,
+                        exploration_initial_eps=1.0, exploration_final_eps=0.02, exploration_fraction=0.2,
+                        loss="huber", max_grad_norm=10.0, n_envs=1),
+    },
+}
+
+
+def catch_preset(name):
+    if name not in PRESETS:
+        raise ValueError(f"Unknown catch preset {name!r}; choose one of {sorted(PRESETS)}")
+    return PRESETS[name]
