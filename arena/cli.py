@@ -71,7 +71,7 @@ def _load_for_env(path, game):
     from arena.nn import load_model
     from arena.agents.networks import dueling_combine
     if not os.path.exists(path):
-        raise SystemExit(f"arena: model file {path!r} does not exist")
+        raise FileNotFoundError(f"model file {path!r} does not exist")
     model = load_model(path, custom_objects={"dueling_combine": dueling_combine}, compile=False)
     info = read_agent_info(path) or {}
     env_kwargs = info.get("env_kwargs")
