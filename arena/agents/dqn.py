@@ -348,9 +348,12 @@ class _DQNTask:
 
     def train_step(self, samples):
         agent = self.agent
-        stacked = Batch(*(np.stack([getattr(s, f) for s in samples]) for f in Batch._fields))
-        stacked = stacked._replace(rewards=stacked.rewards.astype(np.float32),
-                                   dones=stacked.dones.astype(np.float32))
+        if len(samples) == 1:  # a view, no copy of the (large) observation arrays
+            stacked = Batch(*(np.asarray(getattr(samples[0], f))[None] for f in Batch._fields))
+        else:
+            stacked = Batch(*(np.stack([getattr(s, f) for s in samples]) for f in Batch._fields))
+        stacked = stacked._replace(rewards=stacked.rewards.astype(np.float32, copy=False),
+                                   dones=stacked.dones.astype(np.float32, copy=False))
         agent._state, loss, q_mean = agent._fns["update"](agent._state, stacked)
         self.loss_sum = self.loss_sum + loss
         self.n_losses += 1
