@@ -1,0 +1,30 @@
+"""CartPole-v1 with DQN: train with the preset, then the mean return over 100 greedy evaluation
+episodes (solved: >= 475)."""
+import argparse
+import time
+
+from arena.agents import DQN, evaluate_q_network
+from arena.agents.presets import GYM_PRESETS
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--timesteps", type=int)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    preset = GYM_PRESETS["CartPole-v1"]
+    agent = DQN("CartPole-v1", q_network=preset["network"], **{**preset["options"], "seed": args.seed})
+    start = time.time()
+    history = agent.learn(total_timesteps=args.timesteps or preset["timesteps"],
+                          steps_per_epoch=preset["steps_per_epoch"], verbose=0)
+    seconds = time.time() - start
+    returns = history.history.get("charts/episodic_return", [])
+    result = evaluate_q_network(agent.q_network, "CartPole-v1", 100, seed=10_000)
+    print(f"CartPole-v1: {agent.global_step} training steps in {seconds:.0f} s; training episodic return per "
+          f"epoch: {[round(r) for r in returns]}")
+    print(f"greedy evaluation over 100 episodes: mean return {result['mean_return']:.1f} "
+          f"(std {result['std_return']:.1f}); solved (>= 475): {result['mean_return'] >= 475}")
+
+
+if __name__ == "__main__":
+    main()
