@@ -32,7 +32,8 @@ def cmd_train(args):
     if _is_catch(game):
         preset = catch_preset(args.preset)
     else:
-        preset = GYM_PRESETS.get(game, {"options": {}, "timesteps": 100_000, "steps_per_epoch": 10_000})
+        preset = GYM_PRESETS.get(game, {"options": {}, "timesteps": 100_000, "steps_per_epoch": 10_000,
+                                        "eval_games": 10})
     logdir = args.logdir or os.path.join("runs", game.replace("/", "_"))
     out = args.out or os.path.join(logdir, "agent.h5")
     options = dict(preset["options"])
@@ -50,15 +51,19 @@ def cmd_train(args):
         agent = DQN(game, q_network=preset.get("network"), env_kwargs=preset.get("env_kwargs", {}), **options)
     callbacks = [TensorBoard(logdir), CSVLogger(os.path.join(logdir, "progress.csv"), append=bool(args.resume)),
                  ModelCheckpoint(out)]
+    eval_games = args.eval_games if args.eval_games is not None else preset.get("eval_games", 0)
+    if eval_games:  # also keep the best model by greedy evaluation (Stable-Baselines3's EvalCallback)
+        best = os.path.splitext(out)[0] + "-best.h5"
+        callbacks.append(ModelCheckpoint(best, monitor="eval/mean_return", save_best_only=True))
     start = time.time()
     if "games" in preset or args.games:
         games = args.games or preset["games"]
         agent.learn(total_games=games, games_per_epoch=args.games_per_epoch or preset.get("games_per_epoch", 100),
-                    callbacks=callbacks, verbose=args.verbose, eval_games=args.eval_games)
+                    callbacks=callbacks, verbose=args.verbose, eval_games=eval_games)
     else:
         steps = args.timesteps or preset["timesteps"]
         agent.learn(total_timesteps=steps, steps_per_epoch=preset.get("steps_per_epoch", 10_000),
-                    callbacks=callbacks, verbose=args.verbose, eval_games=args.eval_games)
+                    callbacks=callbacks, verbose=args.verbose, eval_games=eval_games)
     agent.save(out)
     print(f"Trained {agent.games} games ({agent.global_step} steps) in {time.time() - start:.0f} s; "
           f"checkpoint: {out}; logs: tensorboard --logdir {os.path.dirname(logdir) or logdir}")
@@ -137,7 +142,8 @@ def build_parser():
     t.add_argument("--timesteps", type=int, help="training env steps (Gymnasium games)")
     t.add_argument("--envs", type=int, help="environments played at once")
     t.add_argument("--games-per-epoch", type=int, help="games per logged epoch")
-    t.add_argument("--eval-games", type=int, default=0, help="greedy evaluation games after every epoch")
+    t.add_argument("--eval-games", type=int, help="greedy evaluation games after every epoch; with it, the "
+                   "best model is also kept as <out>-best.h5 (default: the preset's)")
     t.add_argument("--logdir", help="TensorBoard/CSV log directory (default runs/<game>)")
     t.add_argument("--out", help="checkpoint path (default <logdir>/agent.h5)")
     t.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")

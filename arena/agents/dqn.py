@@ -126,10 +126,15 @@ def make_functions(model, tx, config, n_actions):
         return AgentState(params, state.target_params, opt_state, state.n_updates + 1), (loss, q_mean)
 
     def update(state, batches):
-        """``gradient_steps`` updates over stacked batches (leading axis) in one compiled call,
-        unrolled: on XLA:CPU convolution gradients inside ``lax.scan`` run 5-10x slower."""
+        """``gradient_steps`` updates over stacked batches (leading axis) in one compiled call.
+        A few steps are unrolled (on XLA:CPU convolution gradients inside ``lax.scan`` run 5-10x
+        slower); many steps (e.g. 128 for CartPole) are scanned, which keeps compilation short."""
+        steps = batches.obs.shape[0]
+        if steps > 8:
+            state, (losses, q_means) = jax.lax.scan(one_update, state, batches)
+            return state, losses.mean(), q_means.mean()
         losses, q_means = [], []
-        for g in range(batches.obs.shape[0]):
+        for g in range(steps):
             state, (loss, q_mean) = one_update(state, jax.tree_util.tree_map(lambda a: a[g], batches))
             losses.append(loss)
             q_means.append(q_mean)

@@ -41,15 +41,17 @@ PRESETS = {
     },
 }
 
-# Gymnasium classics (any discrete-action env works with the generic defaults).
+# Gymnasium classics (any discrete-action env works with the generic defaults). CartPole uses the
+# settings tuned by the RL Baselines3 Zoo: long pauses between bursts of 128 updates.
 GYM_PRESETS = {
     "CartPole-v1": {
-        "network": lambda space, n: mlp_q_network(space.shape, n, hidden=(128, 128)),
-        "timesteps": 60_000,
-        "steps_per_epoch": 10_000,
-        "options": dict(learning_rate=5e-4, buffer_size=50_000, learning_starts=1_000, batch_size=64,
-                        train_freq=1, gradient_steps=1, target_update_interval=500, gamma=0.99,
-                        exploration_initial_eps=1.0, exploration_final_eps=0.02, exploration_fraction=0.2,
+        "network": lambda space, n: mlp_q_network(space.shape, n, hidden=(256, 256)),
+        "timesteps": 50_000,
+        "steps_per_epoch": 5_000,
+        "eval_games": 10,
+        "options": dict(learning_rate=2.3e-3, buffer_size=100_000, learning_starts=1_000, batch_size=64,
+                        train_freq=256, gradient_steps=128, target_update_interval=10, gamma=0.99,
+                        exploration_initial_eps=1.0, exploration_final_eps=0.04, exploration_fraction=0.16,
                         loss="huber", max_grad_norm=10.0, n_envs=1),
     },
 }
