@@ -8,7 +8,7 @@ which is also the HDF5 layout. The forward pass ``apply`` is pure. Training
 import jax
 import numpy as np
 
-from arena.nn.layers.base import KerasTensor, Layer, get_layer_class, register, unique_name
+from arena.nn.layers.base import KerasTensor, Layer, get_layer_class, register
 from arena.nn.layers.core import Input, InputLayer
 from arena.nn.training import TrainingMixin
 
@@ -193,7 +193,10 @@ class Model(TrainingMixin, Layer):
             lkey = jax.random.fold_in(key, i) if key is not None else None
             p, s = params[layer.name], state.get(layer.name, {})
             if isinstance(layer, Model):
-                outs, s, loss = layer.forward(p, s, arg, training=training, key=lkey)
+                outs, s_new, loss = layer.forward(p, s, arg, training=training, key=lkey)
+                # As Keras 2 (a frozen Network has no updates): a frozen sub-model's state, e.g. its
+                # BatchNormalization moving statistics, stays as it is during training.
+                s = s_new if layer.trainable else s
                 act_loss = act_loss + loss
                 y = outs if len(outs) > 1 else outs[0]
             else:
@@ -395,7 +398,8 @@ class Sequential(Model):
                 shape = first.inputs[0].shape
             if shape is None:
                 return  # deferred: built on first use
-            x, rest = Input(batch_shape=tuple(shape), name=unique_name("input")), self._stack
+            # Keras names the implicit input after the first layer (errors say "dense_1_input")
+            x, rest = Input(batch_shape=tuple(shape), name=f"{first.name}_input"), self._stack
         inp = x
         for layer in rest:
             x = layer(x)

@@ -22,6 +22,8 @@ def _clip_each_by_norm(max_norm):
 class Optimizer:
     """Base class; subclasses give ``_factory(learning_rate, **hyper)`` returning an optax transform."""
 
+    _decay_scales_gradient = False  # where Keras' decay factor goes (see build)
+
     def __init__(self, learning_rate, clipnorm=None, clipvalue=None, global_clipnorm=None, decay=0.0,
                  lr=None, **hyper):
         if lr is not None:  # Keras 2 spelling
@@ -45,10 +47,15 @@ class Optimizer:
             parts.append(_clip_each_by_norm(self.clipnorm))
         if self.global_clipnorm is not None:
             parts.append(optax.clip_by_global_norm(self.global_clipnorm))
-        parts.append(optax.inject_hyperparams(self._factory)(learning_rate=self.learning_rate, **self.hyper))
+        rule = optax.inject_hyperparams(self._factory)(learning_rate=self.learning_rate, **self.hyper)
         if self.decay:
             d = self.decay
-            parts.append(optax.scale_by_schedule(lambda count: 1.0 / (1.0 + d * count)))
+            decay = optax.scale_by_schedule(lambda count: 1.0 / (1.0 + d * count))
+            # Keras multiplies the learning rate by the decay factor: for SGD (linear in the gradient,
+            # momentum included) that is scaling the gradient; for the adaptive rules, the step.
+            parts.extend([decay, rule] if self._decay_scales_gradient else [rule, decay])
+        else:
+            parts.append(rule)
         return optax.chain(*parts)
 
     @property
@@ -106,12 +113,19 @@ def _hyper_states(tree):
 class SGD(Optimizer):
     """Stochastic gradient descent with optional (Nesterov) momentum (Keras default lr 0.01)."""
 
+    _decay_scales_gradient = True
+
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
         super().__init__(learning_rate, **kwargs)
 
     def _factory(self, learning_rate):
-        return optax.sgd(learning_rate, momentum=self.momentum or None, nesterov=self.nesterov)
+        if not self.momentum:
+            return optax.sgd(learning_rate)
+        # Keras' velocity is in parameter units, v = momentum * v - lr * g; p += v (Nesterov:
+        # p += momentum * v - lr * g), so a learning rate changed by a callback or by decay acts on
+        # new gradients only. (optax.sgd applies the current rate to the whole accumulated trace.)
+        return optax.chain(optax.scale(-learning_rate), optax.trace(decay=self.momentum, nesterov=self.nesterov))
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}

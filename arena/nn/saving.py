@@ -545,9 +545,9 @@ def _params_path(model, leaf, w):
     return find(model) + (w,)
 
 
-def _map_keras_optimizer(model, og, opt_name, lr):
+def _map_keras_optimizer(model, og, opt_name):
     """Carry Keras' moments into the fresh optax state: Adam m/v -> mu/nu, SGD momentum m -> trace
-    (Keras keeps m = momentum*m - lr*g, optax trace = g + momentum*trace, so trace = -m / lr)."""
+    (Arena's SGD keeps Keras' velocity m = momentum*m - lr*g itself as the trace)."""
     slots, iteration = _keras_slots(og, model)
     if iteration is None:
         raise _Unmappable("no iteration counter")
@@ -570,7 +570,7 @@ def _map_keras_optimizer(model, og, opt_name, lr):
                 value = np.asarray(slots[slot][weight_path], np.float32)
                 if value.shape != np.shape(leaf):
                     raise _Unmappable(f"{slot} slot for {'/'.join(weight_path)} has shape {value.shape}")
-                return jnp.asarray(-value / lr if field == "trace" else value, dtype=leaf.dtype)
+                return jnp.asarray(value, dtype=leaf.dtype)
         if attrs and attrs[-1] == len(path) - 1 and path[-1].name == "count":
             return jnp.asarray(iteration, dtype=leaf.dtype)
         return leaf
@@ -593,10 +593,7 @@ def _restore_optimizer(model, f, source):
         step = int(og["iteration:0"][()]) if "iteration:0" in og else 0
         model._train_state = ts._replace(opt_state=opt_state, key=key, step=jnp.asarray(step, jnp.int32))
         return
-    lr = float(model.optimizer.learning_rate)
-    if lr <= 0:
-        raise _Unmappable("a learning rate of 0 leaves Keras' momentum undefined in optax terms")
-    _map_keras_optimizer(model, og, type(model.optimizer).__name__, lr)
+    _map_keras_optimizer(model, og, type(model.optimizer).__name__)
 
 
 def _compile_from(model, f, custom_objects, source):

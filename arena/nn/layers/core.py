@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from arena.nn import activations, constraints, initializers, regularizers
-from arena.nn.layers.base import KerasTensor, Layer, Node, register
+from arena.nn.layers.base import KerasTensor, Layer, Node, register, unique_name
 
 
 @register
@@ -21,6 +21,8 @@ class InputLayer(Layer):
             if input_shape is None:
                 raise ValueError("InputLayer needs `input_shape` (without the batch axis) or `batch_input_shape`")
             batch_input_shape = (batch_size,) + tuple(input_shape)
+        if name is None:  # Keras' default input names: input_1, input_2, ...
+            name = unique_name("input")
         super().__init__(name=name, dtype=dtype, batch_input_shape=batch_input_shape, **kwargs)
         self.built = True
         self.input_shape = self._batch_input_shape
