@@ -21,11 +21,7 @@ EPS = 1e-7
 RTOL = dict(rtol=2e-5, atol=2e-6)
 
 
-@pytest.fixture(autouse=True)
-def fresh():
-    clear_session()
-    arena.set_seed(0)
-    yield
+pytestmark = pytest.mark.usefixtures("fresh_session")
 
 
 def rng(seed=0):

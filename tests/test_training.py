@@ -14,11 +14,7 @@ from arena.nn import (BatchNormalization, Dense, Dropout, Input, Model, Sequenti
 from arena.nn.layers.base import clear_session
 
 
-@pytest.fixture(autouse=True)
-def fresh():
-    clear_session()
-    arena.set_seed(0)
-    yield
+pytestmark = pytest.mark.usefixtures("fresh_session")
 
 
 def rng(seed=0):
