@@ -30,7 +30,7 @@ def plot_run(run_dir, out=None):
         ax2.plot(games, [100 * v for v in column("charts/win_rate")], label="wins % (training, with exploration)")
     if "eval/wins" in rows[0]:
         ax2.plot(games, column("eval/wins"), marker="o", label="wins / 100 (greedy evaluation)")
-    elif "charts/episodic_return" in rows[0]:
+    if "charts/win_rate" not in rows[0] and "charts/episodic_return" in rows[0]:  # games without wins
         ax2.plot(games, column("charts/episodic_return"), label="episodic return")
     ax2.set_xlabel("games")
     ax2.set_ylabel("Wins")
