@@ -26,6 +26,7 @@ from arena.random import seeded
 from arena.agents.networks import default_q_network
 from arena.envs.make import make_vec_env, resolve_id
 from arena.nn import optimizers
+from arena.replay import Batch
 
 
 @dataclasses.dataclass
@@ -73,14 +74,6 @@ class AgentState(NamedTuple):
     target_params: dict
     opt_state: object
     n_updates: jax.Array
-
-
-class Batch(NamedTuple):
-    obs: np.ndarray
-    actions: np.ndarray
-    rewards: np.ndarray
-    next_obs: np.ndarray
-    dones: np.ndarray
 
 
 def _preprocess(obs):
@@ -298,6 +291,8 @@ class _DQNTask:
 
     def __init__(self, agent, budget, per_epoch, eval_games=0):
         self.agent, self.budget, self.per_epoch, self.eval_games = agent, budget, per_epoch, eval_games
+        # Games that define a winning reward (catch: +1) also log win rates.
+        self.win_reward = agent.envs.envs[0].unwrapped.metadata.get("win_reward")
         self.steps_per_epoch = per_epoch
 
     def _epoch_seed(self, epoch):
@@ -314,7 +309,7 @@ class _DQNTask:
         self.ep_returns, self.wins, self.loss_sum, self.n_losses = [], [], 0.0, 0
         self.start_time, self.start_step = time.time(), agent.global_step
         self.epoch_games = self.epoch_steps = 0
-        win_reward = envs.envs[0].unwrapped.metadata.get("win_reward")  # e.g. catch: +1 is a win
+        win_reward = self.win_reward
         while (self.epoch_games if self.budget[0] == "games" else self.epoch_steps) < self.per_epoch:
             self.epsilon = agent.epsilon(self.budget)
             if agent.global_step < cfg.learning_starts:
@@ -347,9 +342,6 @@ class _DQNTask:
                 yield [replay.sample(cfg.batch_size, agent.rng) for _ in range(cfg.gradient_steps)]
             if calls % max(1, cfg.target_update_interval // n) == 0 and agent.global_step > cfg.learning_starts:
                 agent._state = fns["sync_target"](agent._state)
-
-    def steps_in(self, batch):
-        return 1
 
     def train_step(self, samples):
         agent = self.agent
@@ -390,6 +382,6 @@ class _DQNTask:
                                         env_kwargs=agent.env_kwargs)
             logs["eval/mean_return"] = result["mean_return"]
             logs["eval/seconds"] = time.time() - started
-            if agent.envs.envs[0].unwrapped.metadata.get("win_reward") is not None:
+            if self.win_reward is not None:
                 logs["eval/wins"] = result["wins"]
         return logs
