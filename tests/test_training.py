@@ -415,6 +415,34 @@ def test_same_seed_same_result_and_steps_per_execution():
     assert not np.allclose(w1s[0], w1[0])  # the shuffled epoch trained on
 
 
+def test_jax_arrays_train_like_numpy_arrays():
+    """fit / evaluate / predict take JAX arrays (used on the device as they are): same numbers."""
+    import jax
+
+    r = rng(21)
+    x = r.normal(size=(40, 3)).astype(np.float32)
+    y = np.eye(2, dtype=np.float32)[(x[:, 0] > 0).astype(int)]
+    results = []
+    for data in [(x, y), (jax.device_put(x), jax.device_put(y))]:
+        clear_session()
+        arena.set_seed(3)
+        model = Sequential([Dense(4, activation="tanh", input_shape=(3,)), Dense(2, activation="softmax")])
+        model.compile(optimizers.SGD(learning_rate=0.3), "categorical_crossentropy", metrics=["accuracy"])
+        hist = model.fit(*data, batch_size=8, epochs=2, validation_split=0.25, verbose=0,
+                         class_weight={0: 1.0, 1: 2.0})
+        results.append((model.get_weights(), hist.history, model.evaluate(*data, verbose=0),
+                        model.predict(data[0])))
+    (w_np, h_np, e_np, p_np), (w_jax, h_jax, e_jax, p_jax) = results
+    for a, b in zip(w_np, w_jax):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert h_np.keys() == h_jax.keys()
+    for k in h_np:
+        np.testing.assert_allclose(h_np[k], h_jax[k], rtol=1e-6)
+    np.testing.assert_allclose(e_np, e_jax, rtol=1e-6)
+    assert isinstance(p_jax, np.ndarray)
+    np.testing.assert_allclose(p_np, p_jax, rtol=1e-6)
+
+
 def test_dropout_is_active_in_training_and_off_in_predict():
     d = 200
     model = Sequential([Dense(d, input_shape=(d,), use_bias=False, kernel_initializer="identity"), Dropout(0.5)])

@@ -276,7 +276,8 @@ class TrainingMixin:
                              f"got {len(arrays)}")
         out = []
         for i, (a, name, shape) in enumerate(zip(arrays, names, shapes)):
-            a = np.asarray(a)
+            # JAX arrays stay where they are (no copy back to the host and over again).
+            a = a if isinstance(a, jax.Array) else np.asarray(a)
             if a.dtype == np.float64 or a.dtype == bool:
                 a = a.astype(np.float32)
             is_sparse = sparse is not None and sparse[i]
@@ -288,7 +289,7 @@ class TrainingMixin:
                         hint = " Flatten or Reshape the data, or add a Flatten/Reshape layer."
                     # class indices, as (n,) or (n, 1), given to a one-hot output
                     labels = (a.ndim == 1 or (a.ndim == len(shape) == 2 and a.shape[-1] == 1)) and \
-                        np.issubdtype(a.dtype, np.number) and bool(np.all(np.mod(a, 1) == 0))
+                        np.issubdtype(a.dtype, np.number) and bool(np.all(np.mod(np.asarray(a), 1) == 0))
                     if what == "target" and labels and shape[-1] and shape[-1] > 1:
                         hint = " Integer labels need to_categorical(y) or loss='sparse_categorical_crossentropy'."
                     raise ValueError(f"Model '{self.name}': {what} '{name}' expects arrays of shape "
@@ -328,6 +329,7 @@ class TrainingMixin:
                 w = w * s
             if class_weight is not None:
                 cw = class_weight.get(self.output_names[i], class_weight) if len(ys) > 1 else class_weight
+                y = np.asarray(y)
                 labels = y.argmax(-1) if (y.ndim > 1 and y.shape[-1] > 1) else y.reshape(n, -1)[:, 0].round()
                 w = w * np.array([cw.get(int(c), 1.0) for c in labels], np.float32)
             sws.append(w)
@@ -337,7 +339,12 @@ class TrainingMixin:
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
             steps_per_epoch=None, validation_freq=1, nb_epoch=None, **kwargs):
-        """Train for ``epochs`` passes over (x, y); returns a History (``history.history['loss']``)."""
+        """Train for ``epochs`` passes over (x, y); returns a History (``history.history['loss']``).
+
+        ``x`` and ``y`` may be numpy arrays, which each call copies to the device once, or JAX
+        arrays, which are used where they are (put the data on the device once with
+        ``jax.device_put`` to train several ``fit`` calls on it without copying).
+        """
         if kwargs:
             raise TypeError(f"fit: unexpected keyword argument(s) {sorted(kwargs)}")
         if nb_epoch is not None:
