@@ -44,6 +44,20 @@ class Callback:
     def on_predict_batch_end(self, batch, logs=None): pass
 
 
+_KERAS2_ALIAS = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}
+
+
+def _acts_on(cb, hook):
+    """Whether ``cb`` does anything in ``hook``: the base class's hooks do nothing, and skipping
+    them keeps the per-batch cost of a long callback list near zero."""
+    if hook in vars(cb):  # set on the instance, e.g. by LambdaCallback
+        return True
+    if getattr(type(cb), hook, None) is not getattr(Callback, hook, None):
+        return True
+    alias = _KERAS2_ALIAS.get(hook)  # the base on_train_batch_* call the Keras 2 on_batch_*
+    return alias is not None and _acts_on(cb, alias)
+
+
 class CallbackList:
     """Calls every callback's hook in order."""
 
@@ -62,14 +76,16 @@ class CallbackList:
         # Like Keras, every hook gets a logs dict ({} when the loop has none), so user hooks written
         # as ``def on_epoch_begin(self, epoch, logs)`` or ``lambda logs: ...`` work.
         n_index = 1 if ("epoch" in hook or "batch" in hook) else 0
+        methods = [getattr(cb, hook) for cb in self.callbacks if _acts_on(cb, hook)]
 
         def call(*args):
             if len(args) == n_index:
                 args = args + ({},)
             elif len(args) > n_index and args[n_index] is None:
                 args = args[:n_index] + ({},) + args[n_index + 1:]
-            for cb in self.callbacks:
-                getattr(cb, hook)(*args)
+            for method in methods:
+                method(*args)
+        setattr(self, hook, call)  # built once per hook (the callbacks are fixed for the run)
         return call
 
 

@@ -46,6 +46,11 @@ def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
+def _rows(arrays, sl):
+    """The rows ``sl`` of each array; None (no sample weights) stays None."""
+    return [None if a is None else a[sl] for a in arrays]
+
+
 def _to_device(a):
     """A device array holding a private copy of the numpy array ``a``.
 
@@ -53,7 +58,7 @@ def _to_device(a):
     paid again by every ``fit``); a 64-byte-aligned host copy that the device array aliases
     (``may_alias``) costs one memcpy. The copy is ours, so later writes to ``a`` cannot reach it.
     """
-    if isinstance(a, jax.Array):
+    if a is None or isinstance(a, jax.Array):
         return a
     a = np.asarray(a)
     if jax.default_backend() != "cpu" or a.nbytes < (1 << 20):
@@ -153,6 +158,9 @@ class TrainingMixin:
             for fn, y, o, w in zip(self._losses, ys, outs, sws):
                 l = fn(y, o)
                 l = l.reshape(l.shape[0], -1).mean(axis=1) if l.ndim > 1 else l
+                if w is None:  # unweighted (the common case): no weight rows to gather
+                    per.append(jnp.mean(l))
+                    continue
                 # Keras' weighting: mean(loss * w) / mean(w != 0)
                 per.append(jnp.mean(l * w) / jnp.maximum(jnp.mean((w != 0).astype(l.dtype)), 1e-7))
             total = sum(lw * l for lw, l in zip(self._loss_weights, per))
@@ -321,6 +329,9 @@ class TrainingMixin:
                    [sample_weight.get(k) for k in self.output_names] if isinstance(sample_weight, dict) else
                    [sample_weight] * len(ys))
         for i, y in enumerate(ys):
+            if sw_list[i] is None and class_weight is None:
+                sws.append(None)  # unweighted: the loss is a plain mean
+                continue
             w = np.ones(n, np.float32)
             if sw_list[i] is not None:
                 s = np.asarray(sw_list[i], np.float32)
@@ -365,8 +376,9 @@ class TrainingMixin:
             val = self._prepare(*validation_data[:2], validation_data[2] if len(validation_data) == 3 else None)
         elif validation_split:
             split = int(n * (1.0 - validation_split))  # Keras: the last rows, before shuffling
-            val = ([a[split:] for a in xs], [a[split:] for a in ys], [a[split:] for a in sws], n - split)
-            xs, ys, sws, n = [a[:split] for a in xs], [a[:split] for a in ys], [a[:split] for a in sws], split
+            train, rest = slice(None, split), slice(split, None)
+            val = (_rows(xs, rest), _rows(ys, rest), _rows(sws, rest), n - split)
+            xs, ys, sws, n = _rows(xs, train), _rows(ys, train), _rows(sws, train), split
         task = _FitTask(self, xs, ys, sws, n, batch_size, shuffle, val, validation_freq, steps_per_epoch)
         return loop.run(self, task, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
                         verbose=verbose, params={"batch_size": batch_size, "samples": n,
@@ -379,7 +391,7 @@ class TrainingMixin:
         sums = None
         for start in range(0, n, batch_size):
             sl = slice(start, start + batch_size)
-            part = self._fns["eval"](ts.params, ts.state, *[[a[sl] for a in group] for group in data])
+            part = self._fns["eval"](ts.params, ts.state, *[_rows(group, sl) for group in data])
             sums = part if sums is None else {k: sums[k] + part[k] for k in sums}
         return {k: float(sums[k]) / n for k in self.metrics_names}
 
@@ -415,7 +427,7 @@ class TrainingMixin:
         self._require_compiled("train_on_batch")
         xs, ys, sws, n = self._prepare(x, y, sample_weight, class_weight)
         ts = self._state()._replace(sums=self._zero_sums())
-        data = ([jnp.asarray(a) for a in xs], [jnp.asarray(a) for a in ys], [jnp.asarray(a) for a in sws])
+        data = tuple([_to_device(a) for a in group] for group in (xs, ys, sws))
         ts, logs = self._fns["train_chunk"](ts, data, np.arange(n, dtype=np.int32)[None])
         self._set_state(ts)
         values = [float(logs[k]) for k in self.metrics_names]
