@@ -177,6 +177,24 @@ def test_custom_callback_loss_history_records_one_float_per_batch():
     assert len(cb.losses) == STEPS
 
 
+def test_tf2_batch_hook_names_and_inherited_overrides_are_called():
+    class Counts(Callback):
+        def __init__(self):
+            super().__init__()
+            self.begin, self.end = [], []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.begin.append(batch)
+
+    class Sub(Counts):  # overrides inherited from a user base class count too
+        def on_train_batch_end(self, batch, logs=None):
+            self.end.append(batch)
+
+    cb = Sub()
+    fit(small_model(), epochs=1, callbacks=[cb], validation=False)
+    assert cb.begin == cb.end == list(range(STEPS))
+
+
 def test_hooks_without_default_logs_argument_get_a_dict():
     seen = []
 
