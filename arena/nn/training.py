@@ -51,6 +51,11 @@ def _rows(arrays, sl):
     return [None if a is None else a[sl] for a in arrays]
 
 
+def _on_device(*groups):
+    """Each group (a list of arrays: inputs, targets, sample weights) with its arrays on the device."""
+    return tuple([_to_device(a) for a in group] for group in groups)
+
+
 def _to_device(a):
     """A device array holding a private copy of the numpy array ``a``.
 
@@ -387,7 +392,7 @@ class TrainingMixin:
     # ---- evaluate / predict --------------------------------------------------------------
     def _evaluate_arrays(self, xs, ys, sws, n, batch_size):
         ts = self._state()
-        data = [_to_device(a) for a in xs], [_to_device(a) for a in ys], [_to_device(a) for a in sws]
+        data = _on_device(xs, ys, sws)
         sums = None
         for start in range(0, n, batch_size):
             sl = slice(start, start + batch_size)
@@ -427,7 +432,7 @@ class TrainingMixin:
         self._require_compiled("train_on_batch")
         xs, ys, sws, n = self._prepare(x, y, sample_weight, class_weight)
         ts = self._state()._replace(sums=self._zero_sums())
-        data = tuple([_to_device(a) for a in group] for group in (xs, ys, sws))
+        data = _on_device(xs, ys, sws)
         ts, logs = self._fns["train_chunk"](ts, data, np.arange(n, dtype=np.int32)[None])
         self._set_state(ts)
         values = [float(logs[k]) for k in self.metrics_names]
@@ -446,10 +451,10 @@ class _FitTask:
 
     def __init__(self, model, xs, ys, sws, n, batch_size, shuffle, val, validation_freq, steps_per_epoch):
         self.model = model
-        self.data = ([_to_device(a) for a in xs], [_to_device(a) for a in ys], [_to_device(a) for a in sws])
+        self.data = _on_device(xs, ys, sws)
         self.n, self.batch_size, self.shuffle = n, batch_size, shuffle
         if val is not None:  # on the device once, not at every epoch's validation
-            val = tuple([_to_device(a) for a in group] for group in val[:3]) + (val[3],)
+            val = _on_device(*val[:3]) + (val[3],)
         self.val, self.validation_freq = val, validation_freq
         self.k = max(1, model.steps_per_execution)
         full = n // batch_size
