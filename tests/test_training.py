@@ -74,11 +74,16 @@ def test_image_into_flat_model_names_model_shapes_and_fix():
         model.predict(x)
 
 
+@pytest.mark.parametrize("on_device", [False, True])
 @pytest.mark.parametrize("shape", [(32,), (32, 1)])
-def test_integer_labels_into_categorical_model_suggest_the_fix(shape):
+def test_integer_labels_into_categorical_model_suggest_the_fix(shape, on_device):
+    import jax
+
     model = Sequential([Dense(10, activation="softmax", input_shape=(4,))])
     model.compile("sgd", "categorical_crossentropy", metrics=["accuracy"])
     labels = rng().integers(0, 10, 32).reshape(shape)
+    if on_device:  # JAX arrays get the same checks and the same hint
+        labels = jax.device_put(labels)
     with pytest.raises(ValueError) as err:
         model.fit(np.zeros((32, 4), np.float32), labels, verbose=0)
     msg = str(err.value)
