@@ -25,6 +25,7 @@ demo: $(VENV)/.installed
 	@echo "Logs: $(VENV)/bin/tensorboard --logdir runs   (then open http://localhost:6006)"
 
 test: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 bench: $(VENV)/.installed

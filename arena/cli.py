@@ -8,7 +8,6 @@
     arena plot runs/catch
 """
 import argparse
-import json
 import os
 import sys
 import time

@@ -1,20 +1,37 @@
-"""The one training loop, shared by ``Model.fit`` and agent training.
+"""The one training loop, shared by ``Model.fit``, custom training steps and agent training.
 
-The loop knows three things: an *owner* (the object callbacks see as
-``self.model``: a Model or an agent; it has a ``stop_training`` flag), a *task*
-that turns an epoch into batches and runs the compiled step on each, and the
-callbacks. It never knows whether batches are MNIST slices or samples from a
-replay buffer fed by an environment.
-
-A task provides:
-    ``steps_per_epoch``      int or None (progress bars use it)
-    ``batches(epoch)``       iterable of batches for one epoch
-    ``train_step(batch)``    runs the jit-compiled step, returns batch logs
-    ``end_epoch(epoch)``     returns the epoch's logs (validation, RL statistics, ...)
-    ``steps_in(batch)``      optional: how many optimizer steps one batch ran (default 1)
+The loop knows three things: an *owner* (the object callbacks see as ``self.model``: a Model or an
+agent; it has ``stop_training`` and ``history``), a *task* that turns an epoch into batches and runs
+the compiled step on each, and the callbacks. It never knows whether batches are MNIST slices or
+samples from a replay buffer fed by an environment.
 """
+from typing import Any, Iterable, Protocol, runtime_checkable
+
 from arena.callbacks.base import CallbackList, History
 from arena.callbacks.progress import ProgbarLogger
+
+
+@runtime_checkable
+class Task(Protocol):
+    """What :func:`run` needs from a source of training work (``Model.fit``'s and DQN's tasks are two).
+
+    Required:
+        ``steps_per_epoch``     int or None (progress bars use it)
+        ``batches(epoch)``      iterable of batches for one epoch
+        ``train_step(batch)``   runs the jit-compiled step on a batch, returns the batch logs
+        ``end_epoch(epoch)``    returns the epoch's logs (validation, RL statistics, ...)
+    Optional:
+        ``steps_in(batch)``     how many optimizer steps one batch ran (default 1)
+        ``publish()``           write the live weights (held by the compiled train state during a
+                                run) where callbacks read them: the owner's layers
+        ``refresh()``           read them back, so weights a callback set are trained on
+    ``publish``/``refresh`` run around the hooks of callbacks whose ``reads_weights`` is True.
+    """
+    steps_per_epoch: Any
+
+    def batches(self, epoch: int) -> Iterable: ...
+    def train_step(self, batch) -> dict: ...
+    def end_epoch(self, epoch: int) -> dict: ...
 
 
 def run(owner, task, *, epochs, initial_epoch=0, callbacks=None, verbose=1, params=None):
@@ -27,7 +44,8 @@ def run(owner, task, *, epochs, initial_epoch=0, callbacks=None, verbose=1, para
         cbs.append(ProgbarLogger(verbose=verbose))
     run_params = {"epochs": epochs, "steps": task.steps_per_epoch, "verbose": verbose,
                   "initial_epoch": initial_epoch, **(params or {})}
-    callback_list = CallbackList(cbs, owner, run_params)
+    publish, refresh = getattr(task, "publish", None), getattr(task, "refresh", None)
+    callback_list = CallbackList(cbs, owner, run_params, sync=(publish, refresh) if publish and refresh else None)
     owner.stop_training = False
     owner.history = history
     callback_list.on_train_begin()

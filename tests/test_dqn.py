@@ -1,7 +1,5 @@
 """DQN: the TD target, epsilon, learning on catch, exact resume, callbacks, and clear errors."""
-import os
 
-import gymnasium as gym
 import jax
 import numpy as np
 import pytest

@@ -12,7 +12,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import arena
 from arena import nn
 from arena.nn import Dense, Sequential, activations, initializers, losses, metrics
 from arena.nn.layers.base import clear_session

@@ -3,11 +3,9 @@ weights, and the clear errors of wrong constructions."""
 import numpy as np
 import pytest
 
-import arena
 from arena import nn
 from arena.nn import (BatchNormalization, Dense, Dropout, Flatten, Input, Model, Reshape, Sequential, concatenate,
                       optimizers)
-from arena.nn.layers.base import clear_session
 
 
 pytestmark = pytest.mark.usefixtures("fresh_session")

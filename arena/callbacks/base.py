@@ -14,7 +14,14 @@ def to_float(value):
 
 class Callback:
     """Base class: override any hook. ``self.model`` is the Model or agent being trained;
-    ``self.params`` holds ``epochs``, ``steps``, ``verbose``."""
+    ``self.params`` holds ``epochs``, ``steps``, ``verbose``.
+
+    During training the weights live in the compiled train state; before a hook of a callback whose
+    ``reads_weights`` is True (the default) the loop writes them back to the layers, and reads them
+    again after it, so the hook may read, save or set weights. Callbacks that only look at the logs
+    set ``reads_weights = False`` and cost nothing per batch."""
+
+    reads_weights = True
 
     def __init__(self):
         self.model = None
@@ -61,7 +68,9 @@ def _acts_on(cb, hook):
 class CallbackList:
     """Calls every callback's hook in order."""
 
-    def __init__(self, callbacks, model, params):
+    def __init__(self, callbacks, model, params, sync=None):
+        """``sync``: ``(publish, refresh)``, called around hooks of callbacks that read weights."""
+        self.sync = sync
         self.callbacks = list(callbacks)
         for cb in self.callbacks:
             if not isinstance(cb, Callback):
@@ -76,21 +85,29 @@ class CallbackList:
         # Like Keras, every hook gets a logs dict ({} when the loop has none), so user hooks written
         # as ``def on_epoch_begin(self, epoch, logs)`` or ``lambda logs: ...`` work.
         n_index = 1 if ("epoch" in hook or "batch" in hook) else 0
-        methods = [getattr(cb, hook) for cb in self.callbacks if _acts_on(cb, hook)]
+        acting = [cb for cb in self.callbacks if _acts_on(cb, hook)]
+        methods = [getattr(cb, hook) for cb in acting]
+        sync = self.sync if self.sync and any(cb.reads_weights for cb in acting) else None
 
         def call(*args):
             if len(args) == n_index:
                 args = args + ({},)
             elif len(args) > n_index and args[n_index] is None:
                 args = args[:n_index] + ({},) + args[n_index + 1:]
+            if sync:
+                sync[0]()
             for method in methods:
                 method(*args)
+            if sync:
+                sync[1]()
         setattr(self, hook, call)  # built once per hook (the callbacks are fixed for the run)
         return call
 
 
 class History(Callback):
     """Records each epoch's logs: ``history.history['loss']`` is a list of floats."""
+
+    reads_weights = False
 
     def on_train_begin(self, logs=None):
         self.epoch = []
@@ -118,6 +135,8 @@ class LambdaCallback(Callback):
 class TerminateOnNaN(Callback):
     """Stops training as soon as a loss in the batch logs becomes NaN or infinite: ``loss``, or for
     agents the keys whose last ``/`` part ends in ``loss`` (e.g. ``losses/td_loss``)."""
+
+    reads_weights = False
 
     def on_train_batch_end(self, batch, logs=None):
         for key, value in (logs or {}).items():

@@ -16,6 +16,8 @@ class CSVLogger(Callback):
     ``append=True`` continues an existing file (reusing its header's columns).
     """
 
+    reads_weights = False
+
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         filename = os.fspath(filename) if isinstance(filename, os.PathLike) else filename

@@ -54,6 +54,8 @@ class LearningRateScheduler(Callback):
     ``schedule(epoch, lr)`` (``epoch`` 0-based, ``lr`` the current rate); the result must be a
     non-negative finite number."""
 
+    reads_weights = False
+
     def __init__(self, schedule, verbose=0):
         super().__init__()
         if not callable(schedule):
@@ -92,6 +94,8 @@ class ReduceLROnPlateau(Callback):
     """Multiplies the learning rate by ``factor`` (0 < factor < 1) once ``monitor`` has not improved
     by more than ``min_delta`` for ``patience`` epochs, never going below ``min_lr``; then waits
     ``cooldown`` epochs before counting again (Keras 2 semantics)."""
+
+    reads_weights = False
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
                  cooldown=0, min_lr=0, epsilon=None):

@@ -8,13 +8,9 @@ which is also the HDF5 layout. The forward pass ``apply`` is pure. Training
 import jax
 import numpy as np
 
-from arena.nn.layers.base import KerasTensor, Layer, get_layer_class, register
+from arena.nn.layers.base import KerasTensor, Layer, apply_layer, as_list as _as_list, get_layer_class, register
 from arena.nn.layers.core import Input, InputLayer
 from arena.nn.training import TrainingMixin
-
-
-def _as_list(x):
-    return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
 @register
@@ -80,6 +76,7 @@ class Model(TrainingMixin, Layer):
         if dups:
             raise ValueError(f"Model '{self.name}': layer names must be unique; duplicated: {dups}")
         self._layers = layers
+        self._predict_fn = None  # the graph changed: predict compiles anew
         self.built = True
         shapes = [t.shape for t in self.inputs]
         self.input_shape = shapes if self._inputs_are_list else shapes[0]
@@ -156,8 +153,15 @@ class Model(TrainingMixin, Layer):
             n = len(l.get_weights())
             l.set_weights(weights[i:i + n])
             i += n
-        # The live train state holds its own copy of the weights: make the next fit/evaluate use these.
-        self._sync_from_layers()
+
+    @property
+    def runtime_state_names(self):
+        return []
+
+    def reset_states(self):
+        """Reset the runtime state (RNN carries) of every layer."""
+        for l in self._layers:
+            l.reset_states()
 
     def count_params(self):
         return sum(l.count_params() for l in self._layers)
@@ -178,38 +182,59 @@ class Model(TrainingMixin, Layer):
     # ---- forward ---------------------------------------------------------------
     def forward(self, params, state, inputs, training=False, key=None):
         """Pure forward pass: ``(outputs, new_state, activity_loss)``; outputs is a list."""
+        outs, new_state, act_loss, _ = self.run_graph(params, state, inputs, training=training, key=key)
+        return outs, new_state, act_loss
+
+    def run_graph(self, params, state, inputs, *, training=False, key=None, masks=None):
+        """The forward pass with masks: ``(outputs, new_state, activity_loss, output_masks)``.
+
+        Each node runs its layer with the call arguments stored in the graph (``training=True`` given
+        at a call wins over ``training``) and the masks of its inputs; masks then flow on through
+        ``compute_mask``. Layer ``i`` of the graph draws its randomness from ``fold_in(key, i)``."""
         xs = _as_list(inputs) if len(self.inputs) > 1 or isinstance(inputs, (list, tuple)) else [inputs]
         if len(xs) != len(self.inputs):
             raise ValueError(f"Model '{self.name}' expects {len(self.inputs)} input(s) {self.input_names}; "
                              f"got {len(xs)}")
         values = {id(t): x for t, x in zip(self.inputs, xs)}
+        mask_of = {id(t): m for t, m in zip(self.inputs, masks or [None] * len(xs))}
         new_state, act_loss = {}, 0.0
         for i, node in enumerate(self._nodes):
             layer = node.layer
             if isinstance(layer, InputLayer):
                 continue
             args = [values[id(t)] for t in node.inputs]
+            arg_masks = [mask_of.get(id(t)) for t in node.inputs]
             arg = args if node.input_is_list else args[0]
+            mask = (arg_masks if node.input_is_list else arg_masks[0]) if any(
+                m is not None for m in arg_masks) else None
+            kwargs = dict(node.call_kwargs)
+            train = kwargs.pop("training", None)
+            train = training if train is None else bool(train)
             lkey = jax.random.fold_in(key, i) if key is not None else None
             p, s = params[layer.name], state.get(layer.name, {})
             if isinstance(layer, Model):
-                outs, s_new, loss = layer.forward(p, s, arg, training=training, key=lkey)
-                # As Keras 2 (a frozen Network has no updates): a frozen sub-model's state, e.g. its
-                # BatchNormalization moving statistics, stays as it is during training.
-                s = s_new if layer.trainable else s
+                outs, s_new, loss, out_masks = layer.run_graph(p, s, arg, training=train, key=lkey,
+                                                               masks=arg_masks)
+                # As Keras 2 (a frozen Network has no updates): a frozen sub-model's non-trainable weights,
+                # e.g. BatchNormalization moving statistics, stay as they are; its runtime state moves on.
+                s = s_new if layer.trainable else _runtime_moves(layer, s, s_new)
                 act_loss = act_loss + loss
                 y = outs if len(outs) > 1 else outs[0]
             else:
-                y, s = layer.apply(p, s, arg, training=training, key=lkey)
+                y, s = apply_layer(layer, p, s, arg, training=train, key=lkey, mask=mask, **kwargs)
+                out_masks = layer.compute_mask(arg, mask)
+                out_masks = _as_list(out_masks) if len(node.outputs) > 1 else [out_masks]
             new_state[layer.name] = s
             outs = list(y) if len(node.outputs) > 1 else [y]
             if layer.activity_regularizer is not None:
                 act_loss = act_loss + sum(layer.activity_regularizer(o) / o.shape[0] for o in outs)
-            for t, o in zip(node.outputs, outs):
+            for t, o, m in zip(node.outputs, outs, out_masks):
                 values[id(t)] = o
-        return [values[id(t)] for t in self.outputs], new_state, act_loss
+                mask_of[id(t)] = m
+        return ([values[id(t)] for t in self.outputs], new_state, act_loss,
+                [mask_of.get(id(t)) for t in self.outputs])
 
-    def apply(self, params, state, x, training=False, key=None):
+    def apply(self, params, state, x, *, training=False, key=None, mask=None):
         outs, state, _ = self.forward(params, state, x, training=training, key=key)
         return (outs if self._outputs_are_list else outs[0]), state
 
@@ -231,7 +256,7 @@ class Model(TrainingMixin, Layer):
                 if node not in self._node_set or not node.inputs:
                     continue
                 nodes.append([[t._history[0].name, self._node_key(t._history[0], t._history[0]._inbound_nodes[
-                    t._history[1]]), t._history[2], {}] for t in node.inputs])
+                    t._history[1]]), t._history[2], dict(node.call_kwargs)] for t in node.inputs])
             layers.append({"name": layer.name, "class_name": type(layer).__name__,
                            "config": layer.get_config(), "inbound_nodes": nodes})
 
@@ -264,7 +289,11 @@ class Model(TrainingMixin, Layer):
                 if i > 0 and (name, i - 1) not in created:
                     continue
                 inputs = [created[(ref[0], ref[1])][ref[2]] for ref in node]
-                out = layers[name](inputs if len(inputs) > 1 else inputs[0])
+                kwargs = node[0][3] if len(node[0]) > 3 and node[0][3] else {}
+                if not isinstance(kwargs, dict):
+                    raise ValueError(f"Model config '{config.get('name')}': layer {name!r} has call arguments "
+                                     f"{kwargs!r}; expected a dict")
+                out = layers[name](inputs if len(inputs) > 1 else inputs[0], **kwargs)
                 created[(name, i)] = _as_list(out)
                 pending.remove(item)
                 progressed = True
@@ -334,6 +363,15 @@ class Model(TrainingMixin, Layer):
         print_fn(f"Trainable params: {trainable:,}")
         print_fn(f"Non-trainable params: {total - trainable:,}")
         print_fn("_" * width)
+
+
+def _runtime_moves(layer, old, new):
+    """``old`` layer state with only the runtime state (RNN carries) taken from ``new``."""
+    if isinstance(layer, Model):
+        return {l.name: _runtime_moves(l, old[l.name], new[l.name])
+                for l in layer._layers if not isinstance(l, InputLayer)}
+    runtime = set(layer.runtime_state_names)
+    return {k: (new[k] if k in runtime else v) for k, v in old.items()}
 
 
 def _keep_order(old, new):

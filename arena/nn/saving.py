@@ -226,7 +226,6 @@ def _load_weights_group(model, group, source, by_name=False, skip_mismatch=False
         _plan_layer(layer, group[name], source, name, skip_mismatch, plan)
     for leaf, vals in plan.values():
         leaf.set_weights([vals[w] for w in leaf.weight_names])
-    model._sync_from_layers()
 
 
 # ---- model files: writing ------------------------------------------------------------------------
@@ -358,6 +357,14 @@ def _tensor_refs(args):
     return []
 
 
+def _node_refs(node):
+    """A Keras 3 node ``{"args", "kwargs"}`` -> Keras 2 refs, each carrying the node's plain call
+    arguments (``training``; tensors and unset values such as ``mask: null`` are left out)."""
+    kwargs = {k: v for k, v in (node.get("kwargs") or {}).items()
+              if v is not None and k != "mask" and not _tensor_refs(v)}
+    return [ref[:3] + [dict(kwargs)] for ref in _tensor_refs(node.get("args", []))]
+
+
 def translate_keras_config(spec, custom_objects=None):
     """Turn a Keras layer/model spec ``{"class_name", "config", ...}`` (Keras 2.x or 3.x) into Arena's.
 
@@ -393,7 +400,7 @@ def translate_keras_config(spec, custom_objects=None):
         for layer in config["layers"]:
             layer = dict(layer)
             if isinstance(layer.get("inbound_nodes"), list):
-                layer["inbound_nodes"] = [_tensor_refs(n["args"]) if isinstance(n, dict) else n
+                layer["inbound_nodes"] = [_node_refs(n) if isinstance(n, dict) else n
                                           for n in layer["inbound_nodes"]]
             layers.append(translate_keras_config(layer, custom_objects))
         config["layers"] = layers

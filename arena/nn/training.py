@@ -1,29 +1,44 @@
 """compile / fit / evaluate / predict for models.
 
-The hot path is one pure function, ``train_chunk(carry, data, idx)``: it gathers
-each batch from the on-device arrays by index and runs ``steps_per_execution``
-optimizer steps, unrolled (on XLA:CPU, convolution gradients inside ``lax.scan``
-run 5-10x slower than the same steps unrolled). ``fit`` is a thin client of the one
-loop (:mod:`arena.loop`): it supplies the index batches and that step.
+The training step is ``Model.train_step(state, batch) -> (state, logs)``, a pure function of a
+:class:`TrainState` that subclasses may override (a GAN does). It is compiled in one place,
+``train_chunk(state, data, idx)``, which gathers each batch from the on-device arrays by index and
+runs ``steps_per_execution`` steps, unrolled (on XLA:CPU, convolution gradients inside ``lax.scan``
+run 5-10x slower than the same steps unrolled), with the train state's buffers donated.
+
+Weights have one owner at a time. Outside a call the layers hold them; ``fit``, ``train_on_batch``,
+``evaluate`` and ``predict`` read them from the layers when they start, and the training calls write
+them back when they end (and around the hooks of callbacks that read weights). Only the optimizer
+state, step counter, key and running sums stay with the compiled model between calls, so weights
+shared by several models (a GAN's discriminator) are always current.
+
+``fit`` is a thin client of the one loop (:mod:`arena.loop`): it supplies the index batches and the
+compiled step.
 """
-import math
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from arena import loop, random
 from arena.nn import losses as losses_mod
 from arena.nn import metrics as metrics_mod
 from arena.nn import optimizers
+from arena.nn.layers.base import as_list as _as_list
+from arena.nn.update import make_update
 
 
 class TrainState(NamedTuple):
-    """Everything training changes, as one pytree.
+    """Everything a training step changes, as one pytree.
 
-    All training randomness is a function of ``(key, step)``: step ``t`` uses the dropout key
+    ``params`` (trainable weights) and ``state`` (non-trainable weights and runtime state), each a
+    dict keyed by layer name; ``opt_state``: the optax state, or a dict of them for a model compiled
+    with several optimizers; ``step``: optimizer steps done; ``key``: the base key of training
+    randomness; ``sums``: running sums of the logs over the epoch (plus ``"_count"``), kept by the
+    compiled chunk; ``extras``: anything a custom ``train_step`` wants to carry.
+
+    All training randomness is a function of ``(key, step)``: step ``t`` uses the key
     ``fold_in(key, t)`` and an epoch starting at step ``t`` shuffles with :func:`epoch_order`.
     Saving the state (``model.save``) therefore lets a reloaded model continue exactly.
     """
@@ -31,8 +46,9 @@ class TrainState(NamedTuple):
     state: dict
     opt_state: object
     step: jax.Array
-    sums: dict  # running sums of the logged quantities over the current epoch, plus "_count"
-    key: jax.Array = None  # base key of the training randomness, drawn when the state is created
+    key: jax.Array
+    sums: dict
+    extras: dict
 
 
 def epoch_order(key, step, n):
@@ -40,10 +56,6 @@ def epoch_order(key, step, n):
     seed = [int(v) for v in np.asarray(jax.random.key_data(key) if jnp.issubdtype(
         key.dtype, jax.dtypes.prng_key) else key).ravel()] + [int(step)]
     return np.random.default_rng(seed).permutation(n)
-
-
-def _as_list(x):
-    return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
 def _rows(arrays, sl):
@@ -75,6 +87,16 @@ def _to_device(a):
     return jax.device_put(copy, may_alias=True)
 
 
+def _batch_rows(batch):
+    """The number of rows of a batch (the leading size of its first array)."""
+    return jax.tree_util.tree_leaves(batch)[0].shape[0]
+
+
+def _values(logs, names):
+    values = [logs[k] for k in names]
+    return values[0] if len(values) == 1 else values
+
+
 class TrainingMixin:
     """The Keras training surface of ``Model``."""
 
@@ -85,28 +107,48 @@ class TrainingMixin:
         self.history = None
         self._train_state = None
         self._fns = None
+        self._predict_fn = None
 
     # ---- compile ---------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 sample_weight_mode=None, weighted_metrics=None, steps_per_execution=1, **kwargs):
-        """Configure training: an optimizer (name, arena optimizer or optax transform), a loss per
-        output (name, callable, list or dict), metrics, loss weights."""
+        """Configure training: an optimizer (name, arena optimizer or optax transform; or a dict
+        ``{layer name: optimizer}`` for a custom ``train_step`` that updates parts of the model with
+        their own optimizers, see :meth:`apply_update`), a loss per output (name, callable, list or
+        dict), metrics, loss weights."""
         if kwargs:
             raise TypeError(f"compile: unexpected keyword argument(s) {sorted(kwargs)}")
-        if loss is None:
+        if loss is None and not self._custom_step():
             raise ValueError(f"Model '{self.name}'.compile needs a loss, e.g. loss='categorical_crossentropy'")
-        self.optimizer = optimizers.get(optimizer)
+        if isinstance(optimizer, dict):
+            if not optimizer:
+                raise ValueError(f"Model '{self.name}'.compile: the optimizer dict is empty")
+            self.optimizer = {str(k): optimizers.get(v) for k, v in optimizer.items()}
+        else:
+            self.optimizer = optimizers.get(optimizer)
         self.loss = loss
         self._compile_args = dict(loss=loss, metrics=metrics, loss_weights=loss_weights)
         self.steps_per_execution = int(steps_per_execution)
+        if self.steps_per_execution < 1:
+            raise ValueError(f"compile: steps_per_execution must be >= 1; got {steps_per_execution!r}")
         self.compiled = True
         self._train_state = None
         self._fns = None
         if self.outputs:
             self._setup()
 
+    def _custom_step(self):
+        return type(self).train_step is not TrainingMixin.train_step
+
     def _setup(self):
-        """Resolve losses/metrics per output and build the compiled functions."""
+        """Resolve losses/metrics per output, the updates and the compiled functions."""
+        self._resolve_losses_and_metrics()
+        self._updates = self._make_updates()
+        self._log_names = None if self._custom_step() else list(self.metrics_names)
+        self._fns = {"train_chunk": jax.jit(self._train_chunk, donate_argnums=0),
+                     "eval": jax.jit(self._eval_batch)}
+
+    def _resolve_losses_and_metrics(self):
         names = self.output_names
         n_out = len(names)
         spec = self._compile_args
@@ -124,7 +166,7 @@ class TrainingMixin:
                 return list(value)
             return [value] * n_out
 
-        self._losses = [losses_mod.get(l) for l in per_output(spec["loss"], "losses")]
+        self._losses = [None if l is None else losses_mod.get(l) for l in per_output(spec["loss"], "losses")]
         weights = spec["loss_weights"]
         self._loss_weights = [float(w) for w in per_output(weights, "loss_weights", 1.0)] if weights is not None \
             else [1.0] * n_out
@@ -143,107 +185,160 @@ class TrainingMixin:
                 self._metrics.append((log, i, fn))
         self._loss_names = ["loss"] + ([f"{n}_loss" for n in names] if n_out > 1 else [])
         self.metrics_names = self._loss_names + [m[0] for m in self._metrics]
-        self._build_functions()
 
-    def _build_functions(self):
-        model = self
-        mask = self.trainable_mask()
-        all_trainable = all(jax.tree_util.tree_leaves(mask))
-        inner = self.optimizer.build()
-        if all_trainable:
-            tx = inner
-        else:
-            labels = jax.tree_util.tree_map(lambda m: "train" if m else "frozen", mask)
-            tx = optax.multi_transform({"train": inner, "frozen": optax.set_to_zero()}, labels)
-        self._tx = tx
-        constrained = self.has_constraints
+    def _make_updates(self):
+        """``{None: Update}`` for one optimizer over the whole model, or ``{layer name: Update}``."""
+        if not isinstance(self.optimizer, dict):
+            return {None: make_update(self, self.optimizer.build())}
+        updates = {}
+        for name, opt in self.optimizer.items():
+            try:
+                layer = self.get_layer(name)
+            except ValueError:
+                raise ValueError(f"Model '{self.name}'.compile: optimizer {name!r} names no layer of the model; "
+                                 f"layers: {[l.name for l in self._layers]}") from None
+            updates[name] = make_update(layer, opt.build())
+        return updates
 
-        def losses_of(ys, outs, sws):
-            per = []
-            for fn, y, o, w in zip(self._losses, ys, outs, sws):
-                l = fn(y, o)
-                l = l.reshape(l.shape[0], -1).mean(axis=1) if l.ndim > 1 else l
-                if w is None:  # unweighted (the common case): no weight rows to gather
-                    per.append(jnp.mean(l))
-                    continue
-                # Keras' weighting: mean(loss * w) / mean(w != 0)
-                per.append(jnp.mean(l * w) / jnp.maximum(jnp.mean((w != 0).astype(l.dtype)), 1e-7))
-            total = sum(lw * l for lw, l in zip(self._loss_weights, per))
-            return total, per
+    # ---- the training step (pure; override train_step for custom training) ------------------
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, mask=None):
+        """The data loss of a batch (without weight penalties): the loss-weighted sum of the outputs'
+        losses. ``y``, ``y_pred``, ``sample_weight`` and ``mask`` are lists, one entry per output."""
+        return sum(lw * l for lw, l in zip(self._loss_weights, self._output_losses(y, y_pred, sample_weight, mask)))
 
-        def metrics_of(ys, outs):
-            return {name: jnp.mean(fn(ys[i], outs[i])) for name, i, fn in self._metrics}
+    def _output_losses(self, ys, outs, sws, masks=None):
+        """One mean loss per output: masked steps count for nothing (Keras 2's loss masking), then
+        Keras' sample weighting ``mean(loss * w) / mean(w != 0)``."""
+        masks = masks or [None] * len(outs)
+        per = []
+        for fn, y, o, w, m in zip(self._losses, ys, outs, sws, masks):
+            if fn is None:
+                raise ValueError(f"Model '{self.name}' was compiled without a loss for output "
+                                 f"{self.output_names[len(per)]!r}")
+            l = fn(y, o)
+            if m is not None and l.shape[:m.ndim] == m.shape:
+                m = m.astype(l.dtype).reshape(m.shape + (1,) * (l.ndim - m.ndim))
+                l = l * m / jnp.maximum(jnp.mean(m), 1e-7)
+            l = l.reshape(l.shape[0], -1).mean(axis=1) if l.ndim > 1 else l
+            if w is None:  # unweighted (the common case): no weight rows to gather
+                per.append(jnp.mean(l))
+                continue
+            per.append(jnp.mean(l * w) / jnp.maximum(jnp.mean((w != 0).astype(l.dtype)), 1e-7))
+        return per
 
-        def loss_fn(params, state, xs, ys, sws, key, training):
-            if not all_trainable:
-                params = jax.tree_util.tree_map(lambda p, m: p if m else jax.lax.stop_gradient(p), params, mask)
-            outs, new_state, act = model.forward(params, state, xs, training=training, key=key)
-            total, per = losses_of(ys, outs, sws)
-            total = total + model.regularization_loss(params) + act
-            return total, (new_state, outs, per)
+    def _batch_logs(self, total, per, ys, outs):
+        logs = {"loss": total}
+        if len(per) > 1:
+            logs.update({n: p for n, p in zip(self._loss_names[1:], per)})
+        logs.update({name: jnp.mean(fn(ys[i], outs[i])) for name, i, fn in self._metrics})
+        return logs
 
-        def batch_logs(total, per, ys, outs):
-            logs = {"loss": total}
-            if len(per) > 1:
-                logs.update({n: p for n, p in zip(self._loss_names[1:], per)})
-            logs.update(metrics_of(ys, outs))
-            return logs
+    def apply_update(self, state, loss_fn, optimizer=None):
+        """One optimizer step inside a train step: ``(state, loss, aux)``.
 
-        def train_step(carry, batch):
-            xs, ys, sws = batch
-            key = jax.random.fold_in(carry.key, carry.step)
-            (total, (new_state, outs, per)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-                carry.params, carry.state, xs, ys, sws, key, True)
-            updates, opt_state = tx.update(grads, carry.opt_state, carry.params)
-            params = optax.apply_updates(carry.params, updates)
-            if constrained:
-                params = model.apply_constraints(params)
-                if not all_trainable:  # Keras constrains only the weights it trains
-                    params = jax.tree_util.tree_map(lambda new, old, m: new if m else old,
-                                                    params, carry.params, mask)
-            n = xs[0].shape[0]
-            logs = batch_logs(total, per, ys, outs)
-            sums = {k: carry.sums[k] + logs[k] * n for k in logs}
-            sums["_count"] = carry.sums["_count"] + n
-            return TrainState(params, new_state, opt_state, carry.step + 1, sums, carry.key)
+        ``loss_fn(params, layer_state) -> (loss, (new_layer_state, aux))`` over the weights the
+        optimizer owns: the whole model's, or with ``optimizer=name`` (a model compiled with a dict
+        of optimizers) those of the layer of that name. Frozen layers, weight penalties (included in
+        the returned loss), constraints and layer state are handled as ``fit`` handles them."""
+        update = self._updates.get(optimizer)
+        if update is None:
+            raise ValueError(f"Model '{self.name}' has no optimizer {optimizer!r}; it was compiled with "
+                             f"{[k for k in self._updates if k is not None] or 'one optimizer'}")
+        if optimizer is None:
+            params, layer_state, opt_state, loss, aux = update.apply(state.params, state.state, state.opt_state,
+                                                                     loss_fn)
+            return state._replace(params=params, state=layer_state, opt_state=opt_state), loss, aux
+        params, layer_state, opt_state, loss, aux = update.apply(
+            state.params[optimizer], state.state.get(optimizer, {}), state.opt_state[optimizer], loss_fn)
+        return state._replace(params={**state.params, optimizer: params},
+                              state={**state.state, optimizer: layer_state},
+                              opt_state={**state.opt_state, optimizer: opt_state}), loss, aux
 
-        def train_chunk(carry, data, idx):
-            for k in range(idx.shape[0]):  # static: unrolled (see module docstring)
-                carry = train_step(carry, jax.tree_util.tree_map(lambda a: a[idx[k]], data))
-            # The epoch's running means, the batch logs: computed here, not as eager ops per step.
-            return carry, {k: carry.sums[k] / carry.sums["_count"] for k in self.metrics_names}
+    def train_step(self, state, batch):
+        """One training step, pure: ``(state, logs)`` for a batch ``(inputs, targets, sample_weights)``
+        (lists, one entry per model input/output; a weight entry may be None).
 
-        def eval_batch(params, state, xs, ys, sws):
-            total, (_, outs, per) = loss_fn(params, state, xs, ys, sws, None, False)
-            n = xs[0].shape[0]
-            return {k: v * n for k, v in batch_logs(total, per, ys, outs).items()}
+        Override it for custom training (Keras 3's "custom train_step in JAX"): use
+        :meth:`apply_update` for each optimizer step, return the new state with ``step + 1`` and a
+        dict of scalar logs. ``fit`` compiles it, averages the logs over each epoch and runs the
+        callbacks; ``state.key`` folded with ``state.step`` gives fresh randomness each step."""
+        xs, ys, sws = batch
+        key = jax.random.fold_in(state.key, state.step)
 
-        def predict_batch(params, state, xs):
-            outs, _, _ = model.forward(params, state, xs, training=False)
-            return outs
+        def loss_fn(params, layer_state):
+            outs, new_state, act, masks = self.run_graph(params, layer_state, xs, training=True, key=key)
+            per = self._output_losses(ys, outs, sws, masks)
+            data = sum(lw * l for lw, l in zip(self._loss_weights, per)) if type(self).compute_loss is \
+                TrainingMixin.compute_loss else self.compute_loss(xs, ys, outs, sws, masks)
+            return data + act, (new_state, (outs, per))
 
-        self._fns = {"train_chunk": jax.jit(train_chunk), "eval": jax.jit(eval_batch),
-                     "predict": jax.jit(predict_batch)}
+        state, loss, (outs, per) = self.apply_update(state, loss_fn)
+        return state._replace(step=state.step + 1), self._batch_logs(loss, per, ys, outs)
 
-    def _zero_sums(self):
-        return {k: jnp.zeros((), jnp.float32) for k in self.metrics_names + ["_count"]}
+    def _train_chunk(self, state, data, idx):
+        """``len(idx)`` train steps on the rows ``idx[k]`` of the device arrays ``data``; the logs
+        returned are the epoch's running means (computed here, not as eager ops per step)."""
+        logs = {}
+        for k in range(idx.shape[0]):  # static: unrolled (see module docstring)
+            batch = jax.tree_util.tree_map(lambda a: a[idx[k]], data)
+            state, logs = self.train_step(state, batch)
+            n = _batch_rows(batch)
+            sums = {name: state.sums[name] + jnp.asarray(value, jnp.float32) * n for name, value in logs.items()}
+            sums["_count"] = state.sums["_count"] + n
+            state = state._replace(sums=sums)
+        return state, {k: state.sums[k] / state.sums["_count"] for k in logs}
+
+    def _eval_batch(self, params, state, xs, ys, sws, key):
+        outs, _, act, masks = self.run_graph(params, state, xs, training=False, key=key)
+        per = self._output_losses(ys, outs, sws, masks)
+        total = sum(lw * l for lw, l in zip(self._loss_weights, per)) + self.regularization_loss(params) + act
+        n = xs[0].shape[0]
+        return {k: v * n for k, v in self._batch_logs(total, per, ys, outs).items()}
+
+    # ---- the train state and who owns the weights ----------------------------------------
+    def _zero_sums(self, names=None):
+        return {k: jnp.zeros((), jnp.float32) for k in list(names or self._log_names or []) + ["_count"]}
 
     def _state(self):
-        """The live train state (created on first use from the layers' current weights)."""
+        """The train state between calls: optimizer state(s), step, key, sums; no weights (the layers
+        hold them). Created on first use from the layers' current weights."""
         if self._train_state is None:
-            params, state = self.params, self.state
-            self._train_state = TrainState(params, state, self._tx.init(params), jnp.zeros((), jnp.int32),
-                                           self._zero_sums(), random.next_key())
+            params = self.params
+            opt_state = {name: u.init(params[name] if name is not None else params)
+                         for name, u in self._updates.items()}
+            opt_state = opt_state[None] if None in opt_state else opt_state
+            self._train_state = TrainState(None, None, opt_state, jnp.zeros((), jnp.int32), random.next_key(),
+                                           self._zero_sums(), {})
         return self._train_state
 
-    def _set_state(self, ts):
-        self._train_state = ts
-        self.params, self.state = ts.params, ts.state
+    def _take_weights(self):
+        """Start of a training call: the train state takes the layers' current weights."""
+        self._train_state = self._state()._replace(params=self.params, state=self.state)
 
-    def _sync_from_layers(self):
-        """Weights set on the layers (set_weights, load) replace the train state's."""
-        if self._train_state is not None:
-            self._train_state = self._train_state._replace(params=self.params, state=self.state)
+    def _return_weights(self, keep=False):
+        """The layers take the train state's weights (at the end of a call, ``keep=False``, the train
+        state lets go of them; around a callback hook it keeps them)."""
+        ts = self._train_state
+        if ts is None or ts.params is None:
+            return
+        self.params, self.state = ts.params, ts.state
+        if not keep:
+            self._train_state = ts._replace(params=None, state=None)
+
+    def _reread_weights(self):
+        """After a callback hook: weights a callback set on the layers replace the train state's."""
+        if self._train_state is not None and self._train_state.params is not None:
+            self._take_weights()
+
+    def _ensure_log_names(self, data):
+        """A custom ``train_step``'s log names, found by tracing it once on a batch (no compute)."""
+        if self._log_names is None:
+            ts = self._train_state
+            batch = jax.tree_util.tree_map(lambda a: a[:1], data)
+            _, logs = jax.eval_shape(self.train_step, ts._replace(sums=self._zero_sums([])), batch)
+            self._log_names = list(logs)
+            self.metrics_names = list(logs)
+            self._train_state = ts._replace(sums=self._zero_sums())
 
     def _require_compiled(self, what):
         if not self.compiled:
@@ -265,7 +360,6 @@ class TrainingMixin:
     @property
     def iterations(self):
         return int(self._train_state.step) if self._train_state is not None else 0
-
     # ---- data ----------------------------------------------------------------------
     def _ensure_built_for(self, x):
         if not self.outputs:
@@ -384,44 +478,80 @@ class TrainingMixin:
             train, rest = slice(None, split), slice(split, None)
             val = (_rows(xs, rest), _rows(ys, rest), _rows(sws, rest), n - split)
             xs, ys, sws, n = _rows(xs, train), _rows(ys, train), _rows(sws, train), split
-        task = _FitTask(self, xs, ys, sws, n, batch_size, shuffle, val, validation_freq, steps_per_epoch)
-        return loop.run(self, task, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
-                        verbose=verbose, params={"batch_size": batch_size, "samples": n,
-                                                 "metrics": self.metrics_names})
+        if validation_freq is not None and (not isinstance(validation_freq, (int, np.integer)) or validation_freq < 1):
+            raise ValueError(f"fit: validation_freq must be a positive integer; got {validation_freq!r}")
+        self._take_weights()
+        try:
+            task = _FitTask(self, xs, ys, sws, n, batch_size, shuffle, val, validation_freq, steps_per_epoch)
+            return loop.run(self, task, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
+                            verbose=verbose, params={"batch_size": batch_size, "samples": n,
+                                                     "metrics": self.metrics_names})
+        finally:
+            self._return_weights()
 
     # ---- evaluate / predict --------------------------------------------------------------
-    def _evaluate_arrays(self, xs, ys, sws, n, batch_size):
-        ts = self._state()
-        data = _on_device(xs, ys, sws)
+    def _evaluate_arrays(self, params, state, data, n, batch_size, callbacks=None):
+        """Loss and metrics over device arrays ``data = (xs, ys, sws)``, ``batch_size`` rows at a time."""
+        key = random.next_key()  # for layers called with training=True in the graph
         sums = None
-        for start in range(0, n, batch_size):
+        for i, start in enumerate(range(0, n, batch_size)):
+            if callbacks:
+                callbacks.on_test_batch_begin(i)
             sl = slice(start, start + batch_size)
-            part = self._fns["eval"](ts.params, ts.state, *[_rows(group, sl) for group in data])
+            part = self._fns["eval"](params, state, *[_rows(group, sl) for group in data],
+                                     jax.random.fold_in(key, i))
             sums = part if sums is None else {k: sums[k] + part[k] for k in sums}
+            if callbacks:
+                callbacks.on_test_batch_end(i, part)
         return {k: float(sums[k]) / n for k in self.metrics_names}
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, return_dict=False, **kw):
-        """Loss and metrics on (x, y) in inference mode: a scalar, or a list in ``metrics_names`` order."""
+    def _callback_list(self, callbacks, **params):
+        from arena.callbacks.base import CallbackList
+        return CallbackList(callbacks, self, params) if callbacks else None
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, return_dict=False,
+                 callbacks=None, **kw):
+        """Loss and metrics on (x, y) in inference mode: a scalar, or a list in ``metrics_names`` order.
+        ``callbacks`` get the ``on_test_*`` hooks, as in Keras."""
         self._require_compiled("evaluate")
+        batch_size = _positive_batch_size(batch_size, "evaluate")
         xs, ys, sws, n = self._prepare(x, y, sample_weight)
         if ys is None:
             raise ValueError(f"Model '{self.name}'.evaluate needs targets y")
-        logs = self._evaluate_arrays(xs, ys, sws, n, int(batch_size or 32))
-        if return_dict:
-            return logs
-        values = [logs[k] for k in self.metrics_names]
-        return values[0] if len(values) == 1 else values
+        cbs = self._callback_list(callbacks, verbose=verbose, steps=-(-n // batch_size))
+        if cbs:
+            cbs.on_test_begin()
+        logs = self._evaluate_arrays(self.params, self.state, _on_device(xs, ys, sws), n, batch_size, cbs)
+        if cbs:
+            cbs.on_test_end(dict(logs))
+        return logs if return_dict else _values(logs, self.metrics_names)
 
-    def predict(self, x, batch_size=None, verbose=0, **kw):
-        """Outputs for ``x`` in inference mode, as numpy arrays (a list for several outputs)."""
+    def predict(self, x, batch_size=None, verbose=0, callbacks=None, **kw):
+        """Outputs for ``x`` in inference mode, as numpy arrays (a list for several outputs).
+        ``callbacks`` get the ``on_predict_*`` hooks, as in Keras."""
         self._ensure_built_for(x)
+        bs = _positive_batch_size(batch_size, "predict")
         xs = self._standardize(x, self.input_names, [t.shape for t in self.inputs], "input")
-        n, bs = xs[0].shape[0], int(batch_size or 32)
+        n = xs[0].shape[0]
+        if self._predict_fn is None:  # one compiled function per model graph, compiled or not
+            self._predict_fn = jax.jit(lambda p, s, a, k: self.forward(p, s, a, training=False, key=k)[0])
         params, state = self.params, self.state
-        fn = self._fns["predict"] if self._fns else jax.jit(
-            lambda p, s, a: self.forward(p, s, a, training=False)[0])
-        outs = [fn(params, state, [jnp.asarray(a[i:i + bs]) for a in xs]) for i in range(0, n, bs)]
-        merged = [np.concatenate([np.asarray(o[j]) for o in outs]) for j in range(len(self.outputs))]
+        key = random.next_key()  # for layers called with training=True in the graph
+        cbs = self._callback_list(callbacks, verbose=verbose, steps=-(-n // bs))
+        if cbs:
+            cbs.on_predict_begin()
+        outs = []
+        for i, start in enumerate(range(0, n, bs)):
+            if cbs:
+                cbs.on_predict_batch_begin(i)
+            outs.append(self._predict_fn(params, state, [jnp.asarray(a[start:start + bs]) for a in xs],
+                                         jax.random.fold_in(key, i)))
+            if cbs:
+                cbs.on_predict_batch_end(i, {"outputs": outs[-1]})
+        if cbs:
+            cbs.on_predict_end()
+        merged = [np.concatenate([np.asarray(o[j]) for o in outs]) if outs else
+                  np.zeros((0,) + tuple(t.shape[1:]), np.float32) for j, t in enumerate(self.outputs)]
         return merged if self._outputs_are_list else merged[0]
 
     def predict_on_batch(self, x):
@@ -431,19 +561,29 @@ class TrainingMixin:
         """One optimizer step on this batch; returns its loss (and metrics)."""
         self._require_compiled("train_on_batch")
         xs, ys, sws, n = self._prepare(x, y, sample_weight, class_weight)
-        ts = self._state()._replace(sums=self._zero_sums())
         data = _on_device(xs, ys, sws)
-        ts, logs = self._fns["train_chunk"](ts, data, np.arange(n, dtype=np.int32)[None])
-        self._set_state(ts)
-        values = [float(logs[k]) for k in self.metrics_names]
-        return values[0] if len(values) == 1 else values
+        self._take_weights()
+        try:
+            self._ensure_log_names(data)
+            ts = self._train_state._replace(sums=self._zero_sums())
+            self._train_state, logs = self._fns["train_chunk"](ts, data, np.arange(n, dtype=np.int32)[None])
+        finally:
+            self._return_weights()
+        return _values({k: float(v) for k, v in logs.items()}, self.metrics_names)
 
     def test_on_batch(self, x, y, sample_weight=None):
         self._require_compiled("test_on_batch")
         xs, ys, sws, n = self._prepare(x, y, sample_weight)
-        logs = self._evaluate_arrays(xs, ys, sws, n, n)
-        values = [logs[k] for k in self.metrics_names]
-        return values[0] if len(values) == 1 else values
+        logs = self._evaluate_arrays(self.params, self.state, _on_device(xs, ys, sws), n, max(n, 1))
+        return _values(logs, self.metrics_names)
+
+
+def _positive_batch_size(batch_size, what):
+    if batch_size is None:
+        return 32
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+        raise ValueError(f"{what}: batch_size must be a positive integer; got {batch_size!r}")
+    return int(batch_size)
 
 
 class _FitTask:
@@ -459,7 +599,7 @@ class _FitTask:
         self.k = max(1, model.steps_per_execution)
         full = n // batch_size
         self.steps_per_epoch = steps_per_epoch or (full + (1 if n % batch_size else 0))
-        model._state()
+        model._ensure_log_names(self.data)
 
     def batches(self, epoch):
         model = self.model
@@ -485,9 +625,14 @@ class _FitTask:
     def train_step(self, idx):
         model = self.model
         # idx stays numpy: jit's C++ dispatch moves it to the device faster than jnp.asarray.
-        ts, logs = model._fns["train_chunk"](model._train_state, self.data, idx)
-        model._set_state(ts)
+        model._train_state, logs = model._fns["train_chunk"](model._train_state, self.data, idx)
         return logs
+
+    def publish(self):
+        self.model._return_weights(keep=True)
+
+    def refresh(self):
+        self.model._reread_weights()
 
     def end_epoch(self, epoch):
         model = self.model
@@ -497,6 +642,6 @@ class _FitTask:
         model._train_state = ts._replace(sums=model._zero_sums())
         if self.val is not None and (epoch + 1) % self.validation_freq == 0:
             xs, ys, sws, n = self.val
-            val_logs = model._evaluate_arrays(xs, ys, sws, n, self.batch_size)
+            val_logs = model._evaluate_arrays(ts.params, ts.state, (xs, ys, sws), n, self.batch_size)
             logs.update({f"val_{k}": v for k, v in val_logs.items()})
         return logs

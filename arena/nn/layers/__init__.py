@@ -1,7 +1,7 @@
 """All layers, importable as ``arena.nn.layers.Dense`` or ``arena.nn.Dense``."""
 from arena.nn.layers.base import Layer, KerasTensor, register, clear_session
 from arena.nn.layers.core import (Activation, Dense, Dropout, Flatten, Input, InputLayer, Lambda, LeakyReLU,
-                                  Permute, RepeatVector, Reshape)
+                                  Masking, Permute, RepeatVector, Reshape)
 from arena.nn.layers.conv import Conv1D, Conv2D, Conv2DTranspose
 from arena.nn.layers.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
                                    average, concatenate, dot, maximum, minimum, multiply, subtract)

@@ -1,15 +1,23 @@
 """The Layer base class and the symbolic tensors of the functional API.
 
 A layer holds its configuration and, between training calls, its current
-weights (``layer.params``: trainable, ``layer.state``: non-trainable such as
-batch-norm statistics). The math is pure: ``apply(params, state, x, training,
-key) -> (y, state)`` reads nothing from the object but its configuration, so a
-model's forward pass can be traced once by ``jax.jit``.
+values: ``layer.params`` (trainable weights) and ``layer.state`` (non-trainable
+weights such as batch-norm statistics, which are saved, and runtime state such
+as an RNN's carry, which is not). Weights are declared in ``build`` with
+:meth:`Layer.add_weight`, runtime state with :meth:`Layer.add_state`: the
+ordered declarations give the weight order, names, penalties and constraints.
+
+The math is pure: ``apply(params, state, x, *, training, key, mask=None,
+**call_kwargs) -> (y, new_state)`` reads nothing from the object but its
+configuration, so a model's forward pass is traced once by ``jax.jit``.
 
 Shapes always include the batch axis as ``None``: ``(None, 28, 28, 1)``.
 """
 import collections
+import functools
+import inspect
 import re
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
@@ -49,6 +57,11 @@ def get_layer_class(class_name, custom_objects=None):
                      f"in custom_objects={{'{class_name}': YourLayer}}. Known layers: {sorted(_registry)}")
 
 
+def as_list(x):
+    """``x`` as a list: lists and tuples are copied, anything else is wrapped."""
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
 class KerasTensor:
     """A symbolic tensor: a shape (batch axis None) and the layer call that produced it."""
 
@@ -67,13 +80,13 @@ class KerasTensor:
 
 
 class Node:
-    """One call of a layer on symbolic inputs."""
+    """One call of a layer on symbolic inputs, with the call's keyword arguments (``training=True``)."""
 
     def __init__(self, layer, inputs, outputs, call_kwargs=None):
         self.layer = layer
         self.inputs = list(inputs)   # KerasTensors
         self.outputs = list(outputs)
-        self.call_kwargs = call_kwargs or {}
+        self.call_kwargs = dict(call_kwargs or {})
 
 
 def _is_symbolic(x):
@@ -82,17 +95,56 @@ def _is_symbolic(x):
     return isinstance(x, (list, tuple)) and len(x) > 0 and all(isinstance(t, KerasTensor) for t in x)
 
 
+class Weight(NamedTuple):
+    """One declared variable of a layer: a weight (trainable or not, saved) or runtime state (not saved)."""
+    name: str
+    shape: tuple
+    initializer: Any
+    regularizer: Any = None
+    constraint: Any = None
+    trainable: bool = True
+    dtype: str = "float32"
+    runtime: bool = False  # runtime state (an RNN's carry): never a weight, reset by reset_states()
+
+
+@functools.lru_cache(maxsize=None)
+def _call_arguments(cls):
+    """The keyword arguments a layer class's call accepts (None: any), from its ``apply`` if the class
+    overrides it, else from its ``call``."""
+    fn = cls.apply if cls.apply is not Layer.apply else cls.call
+    sig = inspect.signature(fn)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values()):
+        return None
+    names = [p.name for p in sig.parameters.values()
+             if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
+    skip = 4 if fn.__name__ == "apply" else 3  # self, params, (state,) x
+    return frozenset(names[skip:]) | {"training", "mask"}
+
+
+@functools.lru_cache(maxsize=None)
+def _takes_mask(call):
+    return "mask" in inspect.signature(call).parameters
+
+
+def apply_layer(layer, params, state, x, *, training=False, key=None, mask=None, **call_kwargs):
+    """``layer.apply(...)``, handing over ``mask`` only to layers whose ``apply`` takes one."""
+    if mask is not None and _takes_mask(type(layer).apply):
+        call_kwargs["mask"] = mask
+    return layer.apply(params, state, x, training=training, key=key, **call_kwargs)
+
+
 class Layer:
     """Base class of every layer.
 
-    Subclasses override ``build(input_shape)`` (check shapes, fix sizes),
-    ``init_params(key, input_shape) -> (params, state)``, ``call(params, x,
-    training, key)`` (or ``apply`` when they update state),
-    ``compute_output_shape`` and ``get_config``. Set ``stochastic = True`` when
-    ``call`` needs a random key in training (Dropout).
+    Subclasses override ``build(input_shape)`` (check shapes, declare weights with
+    :meth:`add_weight` and runtime state with :meth:`add_state`), ``call(params, x, training=False,
+    key=None)`` (or ``apply(params, state, x, *, training, key, mask, ...)`` when they update state),
+    ``compute_output_shape``, ``get_config`` and, for layers that pass or make masks,
+    ``supports_masking`` / ``compute_mask``. Extra keyword arguments of ``call`` are call arguments:
+    ``layer(x, my_option=1)`` stores them in the graph and saved configs; unknown ones are errors.
     """
 
-    stochastic = False
+    supports_masking = False
 
     def __init__(self, name=None, trainable=True, input_shape=None, batch_input_shape=None,
                  input_dim=None, batch_size=None, dtype="float32", activity_regularizer=None, **kwargs):
@@ -112,26 +164,39 @@ class Layer:
         self.input_shape = None
         self.params = {}
         self.state = {}
+        self._weights = []  # declared variables (Weight), in declaration order
         self._inbound_nodes = []
 
     # ---- to override -------------------------------------------------------
     def build(self, input_shape):
+        """Check ``input_shape`` and declare the layer's weights (:meth:`add_weight`)."""
         self.input_shape = input_shape
         self.built = True
 
     def init_params(self, key, input_shape):
-        """Create ``(params, state)`` for this input shape; dicts of arrays in Keras weight order."""
-        return {}, {}
+        """``(params, state)``: every declared variable created from its initializer, one key each."""
+        keys = jax.random.split(key, max(2, len(self._weights)))
+        params, state = {}, {}
+        for w, k in zip(self._weights, keys):
+            value = w.initializer(k, w.shape, w.dtype)
+            (params if w.trainable and not w.runtime else state)[w.name] = value
+        return params, state
 
     def call(self, params, x, training=False, key=None):
         raise NotImplementedError(f"{type(self).__name__} must implement call()")
 
-    def apply(self, params, state, x, training=False, key=None):
+    def apply(self, params, state, x, *, training=False, key=None, mask=None, **call_kwargs):
         """Pure forward pass: ``(y, new_state)``."""
-        return self.call(params, x, training=training, key=key), state
+        if mask is not None and _takes_mask(type(self).call):
+            call_kwargs["mask"] = mask
+        return self.call(params, x, training=training, key=key, **call_kwargs), state
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+    def compute_mask(self, inputs, mask=None):
+        """The output mask for an input mask (arrays): passed through where ``supports_masking``."""
+        return mask if self.supports_masking else None
 
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
@@ -146,63 +211,93 @@ class Layer:
     def from_config(cls, config):
         return cls(**config)
 
+    # ---- declared variables ----------------------------------------------------------
+    def add_weight(self, name, shape, initializer="glorot_uniform", regularizer=None, constraint=None,
+                   trainable=True, dtype="float32"):
+        """Declare a weight (in ``build``): created by ``initializer``, penalised by ``regularizer``,
+        projected by ``constraint`` after each update, trained unless ``trainable=False`` (then it is a
+        non-trainable weight such as a moving mean: saved with the model, updated by ``apply``)."""
+        from arena.nn import constraints, initializers, regularizers
+        if any(w.name == name for w in self._weights):
+            raise ValueError(f"Layer '{self.name}' declares weight {name!r} twice")
+        self._weights.append(Weight(name, tuple(int(d) for d in shape), initializers.get(initializer),
+                                    regularizers.get(regularizer), constraints.get(constraint),
+                                    bool(trainable), dtype))
+        return name
+
+    def add_state(self, name, shape, initializer="zeros", dtype="float32"):
+        """Declare runtime state (in ``build``), e.g. a stateful RNN's carry: threaded through training
+        like batch-norm statistics but never saved as a weight, and reset by :meth:`reset_states`."""
+        from arena.nn import initializers
+        self._weights.append(Weight(name, tuple(int(d) for d in shape), initializers.get(initializer),
+                                    trainable=False, dtype=dtype, runtime=True))
+        return name
+
+    @property
+    def runtime_state_names(self):
+        return [w.name for w in self._weights if w.runtime]
+
+    def reset_states(self):
+        """Set runtime state (RNN carries) back to its initial value."""
+        fresh = {w.name: w.initializer(jax.random.PRNGKey(0), w.shape, w.dtype) for w in self._weights if w.runtime}
+        if fresh:
+            self.state = {k: fresh.get(k, v) for k, v in self.state.items()}
+
     # ---- weights -------------------------------------------------------------
     @property
     def weight_names(self):
-        """Names of the weights in Keras order: trainable then non-trainable."""
-        return list(self.params) + list(self.state)
+        """Names of the weights in Keras order: trainable then non-trainable (runtime state excluded)."""
+        runtime = set(self.runtime_state_names)
+        return list(self.params) + [k for k in self.state if k not in runtime]
+
+    def _weight_value(self, name):
+        return self.params[name] if name in self.params else self.state[name]
 
     def get_weights(self):
-        return [np.asarray(w) for w in list(self.params.values()) + list(self.state.values())]
+        return [np.asarray(self._weight_value(n)) for n in self.weight_names]
 
     def set_weights(self, weights):
         names = self.weight_names
         if len(weights) != len(names):
             raise ValueError(f"Layer '{self.name}' expects {len(names)} weights {names}; got {len(weights)}")
-        current = self.get_weights()
         new = {}
-        for n, w, cur in zip(names, weights, current):
+        for n, w in zip(names, weights):
+            cur = self._weight_value(n)
             w = np.asarray(w)
             if w.shape != cur.shape:
                 raise ValueError(f"Layer '{self.name}' weight '{n}' has shape {cur.shape}; got {w.shape}")
             new[n] = jax.numpy.asarray(w, dtype=cur.dtype)
         self.params = {n: new[n] for n in self.params}
-        self.state = {n: new[n] for n in self.state}
+        self.state = {n: new.get(n, v) for n, v in self.state.items()}
 
     def count_params(self):
-        return int(sum(np.prod(np.shape(w)) for w in list(self.params.values()) + list(self.state.values())))
+        return int(sum(np.prod(np.shape(self._weight_value(n))) for n in self.weight_names))
 
     def regularization_loss(self, params):
-        """Sum of this layer's weight penalties (kernel/bias regularizers)."""
+        """Sum of this layer's weight penalties (the regularizers declared with its weights)."""
         total = 0.0
-        for wname, attr in (("kernel", "kernel_regularizer"), ("bias", "bias_regularizer"),
-                            ("embeddings", "embeddings_regularizer"),
-                            ("recurrent_kernel", "recurrent_regularizer")):
-            reg = getattr(self, attr, None)
-            if reg is not None and wname in params:
-                total = total + reg(params[wname])
+        for w in self._weights:
+            if w.regularizer is not None and w.name in params:
+                total = total + w.regularizer(params[w.name])
         return total
 
     def apply_constraints(self, params):
-        """Project weights after an optimizer update (kernel/bias constraints)."""
+        """Project weights after an optimizer update (the constraints declared with them)."""
         out = dict(params)
-        for wname, attr in (("kernel", "kernel_constraint"), ("bias", "bias_constraint"),
-                            ("embeddings", "embeddings_constraint"),
-                            ("recurrent_kernel", "recurrent_constraint")):
-            c = getattr(self, attr, None)
-            if c is not None and wname in out:
-                out[wname] = c(out[wname])
+        for w in self._weights:
+            if w.constraint is not None and w.name in out:
+                out[w.name] = w.constraint(out[w.name])
         return out
 
     @property
     def has_constraints(self):
-        return any(getattr(self, a, None) is not None for a in
-                   ("kernel_constraint", "bias_constraint", "embeddings_constraint", "recurrent_constraint"))
+        return any(w.constraint is not None for w in self._weights)
 
     # ---- graph building --------------------------------------------------------
     def _ensure_built(self, input_shape, key=None):
         """Build and create weights on first use; later calls check the shape is compatible."""
         if not self.built:
+            self._weights = []
             self.build(input_shape)
             self.built = True
             self.input_shape = input_shape
@@ -226,12 +321,23 @@ class Layer:
             raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) was built for input shape "
                              f"{expected}; got {input_shape}")
 
+    def _check_call_kwargs(self, kwargs):
+        accepted = _call_arguments(type(self))
+        for k, v in kwargs.items():
+            if accepted is not None and k not in accepted:
+                raise TypeError(f"{type(self).__name__} '{self.name}' got an unknown call argument {k!r}; "
+                                f"it accepts {sorted(accepted)}")
+            if _is_symbolic(v) or isinstance(v, jax.Array):
+                raise TypeError(f"{type(self).__name__} '{self.name}': call argument {k!r} is a tensor; in a "
+                                f"model graph call arguments are plain values (True, 3, 'sum')")
+
     def __call__(self, inputs, **kwargs):
         if _is_symbolic(inputs):
-            as_list = isinstance(inputs, (list, tuple))
-            tensors = list(inputs) if as_list else [inputs]
+            self._check_call_kwargs(kwargs)
+            as_list_ = isinstance(inputs, (list, tuple))
+            tensors = list(inputs) if as_list_ else [inputs]
             shapes = [t.shape for t in tensors]
-            input_shape = shapes if as_list else shapes[0]
+            input_shape = shapes if as_list_ else shapes[0]
             self._ensure_built(input_shape)
             out_shape = self.compute_output_shape(input_shape)
             node_index = len(self._inbound_nodes)
@@ -239,10 +345,10 @@ class Layer:
             outs = [KerasTensor(s, self.dtype, self, node_index, i)
                     for i, s in enumerate(out_shape if multi else [out_shape])]
             node = Node(self, tensors, outs, kwargs)
-            node.input_is_list = as_list
+            node.input_is_list = as_list_
             self._inbound_nodes.append(node)
             return outs if multi else outs[0]
-        # Eager call on arrays: build on first use, run in inference mode.
+        # Eager call on arrays: build on first use; inference mode unless training=True is given.
         if isinstance(inputs, (list, tuple)):
             arrays = [jax.numpy.asarray(a) for a in inputs]
             shape = [(None,) + tuple(a.shape[1:]) for a in arrays]
@@ -250,8 +356,7 @@ class Layer:
             arrays = jax.numpy.asarray(inputs)
             shape = (None,) + tuple(arrays.shape[1:])
         self._ensure_built(shape)
-        y, _ = self.apply(self.params, self.state, arrays, training=kwargs.get("training", False),
-                          key=kwargs.get("key"))
+        y, self.state = apply_layer(self, self.params, self.state, arrays, **kwargs)
         return y
 
     # ---- shape checks with clear messages ---------------------------------------

@@ -123,10 +123,10 @@ class _Conv(WeightedLayer):
                              f"kernel_size {self.kernel_size}, strides {self.strides}, dilation_rate "
                              f"{self.dilation_rate} with padding '{self.padding}' (output would be {out}). "
                              f"Use padding='same' or a larger input")
+        self._add_kernel_and_bias(self._kernel_shape(channels), (self.filters,))
 
-    def init_params(self, key, input_shape):
-        kernel_shape = self.kernel_size + (input_shape[-1] // self.groups, self.filters)
-        return self._kernel_and_bias(key, kernel_shape, (self.filters,)), {}
+    def _kernel_shape(self, channels):
+        return self.kernel_size + (channels // self.groups, self.filters)
 
     def _conv(self, x, kernel):
         x = as_float(x)
@@ -230,9 +230,8 @@ class Conv2DTranspose(_Conv):
                                      f"strides {self.strides}")
         self.output_padding = output_padding
 
-    def init_params(self, key, input_shape):
-        kernel_shape = self.kernel_size + (self.filters, input_shape[-1])
-        return self._kernel_and_bias(key, kernel_shape, (self.filters,)), {}
+    def _kernel_shape(self, channels):
+        return self.kernel_size + (self.filters, channels)  # (kh, kw, out, in), as Keras stores it
 
     def _conv(self, x, kernel):
         # Fractionally strided convolution: dilate the input by the strides and correlate with the

@@ -1,7 +1,5 @@
 """Core layers: Input, Dense, Activation, Dropout, Flatten, Reshape, Permute,
 RepeatVector, Lambda, LeakyReLU."""
-import math
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -79,17 +77,19 @@ class WeightedLayer(Layer):
             "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
-    def _kernel_and_bias(self, key, kernel_shape, bias_shape):
-        kkey, bkey = jax.random.split(key)
-        params = {"kernel": self.kernel_initializer(kkey, kernel_shape, jnp.float32)}
+    def _add_kernel_and_bias(self, kernel_shape, bias_shape):
+        """Declare ``kernel`` (and ``bias`` when ``use_bias``) with this layer's options."""
+        self.add_weight("kernel", kernel_shape, self.kernel_initializer, self.kernel_regularizer,
+                        self.kernel_constraint)
         if self.use_bias:
-            params["bias"] = self.bias_initializer(bkey, bias_shape, jnp.float32)
-        return params
+            self.add_weight("bias", bias_shape, self.bias_initializer, self.bias_regularizer, self.bias_constraint)
 
 
 @register
 class Dense(WeightedLayer):
     """``activation(x @ kernel + bias)`` over the last axis: (..., in) -> (..., units)."""
+
+    supports_masking = True
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
@@ -107,9 +107,7 @@ class Dense(WeightedLayer):
         if not isinstance(input_shape, tuple) or len(input_shape) < 2 or input_shape[-1] is None:
             raise ValueError(f"Dense '{self.name}' expects input of shape (batch, ..., features) with a known "
                              f"last axis; got {input_shape}")
-
-    def init_params(self, key, input_shape):
-        return self._kernel_and_bias(key, (input_shape[-1], self.units), (self.units,)), {}
+        self._add_kernel_and_bias((input_shape[-1], self.units), (self.units,))
 
     def call(self, params, x, training=False, key=None):
         y = jnp.matmul(x, params["kernel"])
@@ -130,6 +128,8 @@ class Dense(WeightedLayer):
 class Activation(Layer):
     """Applies an activation function element-wise (softmax over the last axis)."""
 
+    supports_masking = True
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -145,6 +145,8 @@ class Activation(Layer):
 class LeakyReLU(Layer):
     """``x if x >= 0 else alpha * x`` (Keras default alpha 0.3)."""
 
+    supports_masking = True
+
     def __init__(self, alpha=0.3, negative_slope=None, **kwargs):
         super().__init__(**kwargs)
         self.alpha = float(alpha if negative_slope is None else negative_slope)
@@ -158,9 +160,14 @@ class LeakyReLU(Layer):
 
 @register
 class Dropout(Layer):
-    """Inverted dropout: in training, zero a fraction ``rate`` of inputs and scale the rest by 1/(1-rate)."""
+    """Inverted dropout: in training, zero a fraction ``rate`` of inputs and scale the rest by 1/(1-rate).
 
-    stochastic = True
+    ``seed`` (an int) is folded into the training key, as TF-Keras 2 combines an op seed with the
+    global seed: the same seed (and global seed) drops the same units, another seed other units.
+    ``noise_shape`` (batch axis included; None entries take the input's size) shares a mask across axes.
+    """
+
+    supports_masking = True
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -168,13 +175,17 @@ class Dropout(Layer):
             raise ValueError(f"Dropout '{self.name}': rate must be in [0, 1); got {rate!r}")
         self.rate = float(rate)
         self.noise_shape = tuple(noise_shape) if noise_shape is not None else None
-        self.seed = seed
+        if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0):
+            raise ValueError(f"Dropout '{self.name}': seed must be a non-negative integer or None; got {seed!r}")
+        self.seed = None if seed is None else int(seed)
 
     def call(self, params, x, training=False, key=None):
         if not training or self.rate == 0.0:
             return x
         if key is None:
             raise ValueError(f"Dropout '{self.name}' needs a random key in training mode")
+        if self.seed is not None:
+            key = jax.random.fold_in(key, self.seed)
         shape = x.shape
         if self.noise_shape is not None:
             shape = tuple(s if n is None else n for s, n in zip(x.shape, self.noise_shape))
@@ -184,6 +195,28 @@ class Dropout(Layer):
     def get_config(self):
         return {**super().get_config(), "rate": self.rate,
                 "noise_shape": list(self.noise_shape) if self.noise_shape else None, "seed": self.seed}
+
+
+@register
+class Masking(Layer):
+    """Mark padding steps: a step whose features all equal ``mask_value`` is masked (its output is zero
+    and the mask passed downstream is False there): (batch, steps, features) -> the same shape."""
+
+    supports_masking = True
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.mask_value = float(mask_value)
+
+    def compute_mask(self, inputs, mask=None):
+        return jnp.any(inputs != self.mask_value, axis=-1)
+
+    def call(self, params, x, training=False, key=None):
+        keep = jnp.any(x != self.mask_value, axis=-1, keepdims=True)
+        return x * keep.astype(x.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}
 
 
 @register

@@ -20,6 +20,12 @@ class _Merge(Layer):
     an input of lower rank gets size-1 axes inserted right after its batch axis."""
 
     min_inputs, max_inputs = 2, None
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        """A step is kept where every input that has a mask keeps it."""
+        masks = [m for m in (mask or []) if m is not None]
+        return functools.reduce(jnp.logical_and, masks) if masks else None
 
     def _check_list(self, input_shape):
         cls = type(self).__name__
@@ -167,6 +173,15 @@ class Concatenate(_Merge):
     def call(self, params, x, training=False, key=None):
         return jnp.concatenate(x, axis=self.axis)
 
+    def compute_mask(self, inputs, mask=None):
+        """As Keras: masks (ones for unmasked inputs) joined along ``axis``, kept where all features are."""
+        if mask is None or all(m is None for m in mask):
+            return None
+        full = [jnp.ones(x.shape, bool) if m is None else (m[..., None] if m.ndim < x.ndim else m)
+                for x, m in zip(inputs, mask)]
+        return jnp.all(jnp.concatenate([jnp.broadcast_to(m, x.shape) for m, x in zip(full, inputs)],
+                                       axis=self.axis), axis=-1)
+
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
 
@@ -182,6 +197,10 @@ class Dot(_Merge):
     """
 
     min_inputs = max_inputs = 2
+    supports_masking = False  # the free axes of a dot product have no steps to mask (as Keras)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
     def __init__(self, axes, normalize=False, **kwargs):
         super().__init__(**kwargs)

@@ -24,6 +24,8 @@ class BatchNormalization(Layer):
     a layer with ``trainable = False`` always runs in inference mode (fine-tuning keeps its statistics).
     """
 
+    supports_masking = True
+
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", moving_mean_initializer="zeros",
                  moving_variance_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
@@ -83,6 +85,13 @@ class BatchNormalization(Layer):
         if any(input_shape[a] is None for a in self._axes):
             raise ValueError(f"BatchNormalization '{self.name}': axis {self.axis} of input shape {input_shape} "
                              f"must have a known size")
+        shape = self._param_shape(input_shape)
+        if self.scale:
+            self.add_weight("gamma", shape, self.gamma_initializer, self.gamma_regularizer, self.gamma_constraint)
+        if self.center:
+            self.add_weight("beta", shape, self.beta_initializer, self.beta_regularizer, self.beta_constraint)
+        self.add_weight("moving_mean", shape, self.moving_mean_initializer, trainable=False)
+        self.add_weight("moving_variance", shape, self.moving_variance_initializer, trainable=False)
 
     def _param_shape(self, input_shape):
         if len(self._axes) == 1:
@@ -90,19 +99,7 @@ class BatchNormalization(Layer):
         # Several feature axes: Keras keeps the full rank with 1 on the reduced axes.
         return tuple(int(input_shape[i]) if i in self._axes else 1 for i in range(len(input_shape)))
 
-    def init_params(self, key, input_shape):
-        shape = self._param_shape(input_shape)
-        k1, k2, k3, k4 = jax.random.split(key, 4)
-        params = {}
-        if self.scale:
-            params["gamma"] = self.gamma_initializer(k1, shape, jnp.float32)
-        if self.center:
-            params["beta"] = self.beta_initializer(k2, shape, jnp.float32)
-        state = {"moving_mean": self.moving_mean_initializer(k3, shape, jnp.float32),
-                 "moving_variance": self.moving_variance_initializer(k4, shape, jnp.float32)}
-        return params, state
-
-    def apply(self, params, state, x, training=False, key=None):
+    def apply(self, params, state, x, *, training=False, key=None, mask=None):
         x = as_float(x)
         ndim = x.ndim
         axes = self._axes if self._axes is not None else self._resolve_axes((None,) + tuple(x.shape[1:]))
@@ -134,25 +131,6 @@ class BatchNormalization(Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
-
-    # ---- gamma/beta penalties and constraints (the base handles kernel/bias names) ----
-    def regularization_loss(self, params):
-        total = 0.0
-        for wname, reg in (("gamma", self.gamma_regularizer), ("beta", self.beta_regularizer)):
-            if reg is not None and wname in params:
-                total = total + reg(params[wname])
-        return total
-
-    def apply_constraints(self, params):
-        out = dict(params)
-        for wname, c in (("gamma", self.gamma_constraint), ("beta", self.beta_constraint)):
-            if c is not None and wname in out:
-                out[wname] = c(out[wname])
-        return out
-
-    @property
-    def has_constraints(self):
-        return self.gamma_constraint is not None or self.beta_constraint is not None
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
