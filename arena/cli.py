@@ -73,10 +73,10 @@ def _load_for_env(path, game):
     """The Q-network in ``path`` and the env options it was trained with."""
     from arena.agents.checkpoint import read_agent_info
     from arena.nn import load_model
-    from arena.agents.networks import dueling_combine
+    from arena.agents.networks import custom_objects
     if not os.path.exists(path):
         raise FileNotFoundError(f"model file {path!r} does not exist")
-    model = load_model(path, custom_objects={"dueling_combine": dueling_combine}, compile=False)
+    model = load_model(path, custom_objects=custom_objects(), compile=False)
     info = read_agent_info(path) or {}
     env_kwargs = info.get("env_kwargs")
     if env_kwargs is None and _is_catch(game):

@@ -68,8 +68,11 @@ def main():
     task = _DQNTask(agent, ("games", 1), 1)
     task.loss_sum, task.n_losses, task.epsilon, task.epoch_games, task.epoch_steps, task.wins = 0.0, 0, 0.1, 0, 0, []
 
+    # A vector-env call at which an update is due and no target sync (the learning step holds both).
+    calls = agent.config.learning_starts + 1
+
     def arena_step():
-        task.train_step([batch])  # what the loop calls: stack, then the jitted update
+        task.train_step((calls, [batch]))  # what the loop calls: stack, then the jitted learning step
         return agent._state.params
 
     step, tx = hand_written(agent._state.params)

@@ -43,7 +43,7 @@ def test_td_target_matches_hand_computation(double_q):
     batch = Batch(obs=rng.random((5, 3), np.float32), actions=rng.integers(0, 3, 5),
                   rewards=np.array([0, 1, -1, 0, 0.5], np.float32), next_obs=rng.random((5, 3), np.float32),
                   dones=np.array([0, 1, 1, 0, 0], np.float32))
-    got = np.asarray(agent._fns["td_target"](agent._state.params, target, batch))
+    got = np.asarray(agent._fns["td_target"](agent._state, batch))
 
     def q(params, x):  # the MLP by hand: relu(x W1 + b1) W2 + b2
         (l1, l2) = [params[k] for k in params]
@@ -95,7 +95,7 @@ def test_checkpoint_holds_a_loadable_q_network(tmp_path):
     agent.save(path)
     model = load_model(path, compile=False)
     obs = np.random.default_rng(0).random((4, 3), np.float32)
-    q = np.asarray(agent._fns["q_values"](agent._state.params, obs))
+    q = np.asarray(agent._fns["q_values"](agent._state.params, agent._state.state, obs))
     np.testing.assert_allclose(model.predict(obs), q, rtol=1e-6)
 
 

@@ -10,7 +10,6 @@ TD target for a sampled transition (s, a, r, s', done):
 loss = mean(huber(Q(s, a) - y)) or mean((Q(s, a) - y) ** 2).
 """
 import dataclasses
-import json
 import math
 import time
 from typing import NamedTuple
@@ -23,9 +22,12 @@ import optax
 
 from arena import loop
 from arena.random import seeded
-from arena.agents.networks import default_q_network
-from arena.envs.make import make_vec_env, resolve_id
+from arena.agents.checkpoint import load_agent, save_agent
+from arena.agents.evaluation import evaluate_q_network
+from arena.agents.networks import add_dueling_head, check_q_network, default_q_network, q_values
+from arena.envs.make import make_vec_env
 from arena.nn import optimizers
+from arena.nn.update import make_update
 from arena.replay import Batch
 
 
@@ -70,75 +72,86 @@ def linear_epsilon(progress, initial, final, fraction):
 
 
 class AgentState(NamedTuple):
+    """Everything the learning step changes: the online network's weights and layer state, the target
+    network's, the optimizer state and the update counter."""
     params: dict
+    state: dict
     target_params: dict
+    target_state: dict
     opt_state: object
     n_updates: jax.Array
 
 
-def _preprocess(obs):
-    """uint8 pixels to [0, 1] floats inside the compiled function (stored compactly as uint8)."""
-    return obs.astype(jnp.float32) / 255.0 if obs.dtype == jnp.uint8 else obs.astype(jnp.float32)
+def make_functions(model, update, config, n_actions):
+    """The pure, jit-compiled pieces: Q-values, epsilon-greedy acting, the TD target and the learning
+    step (gradient steps and target-network syncs in one compiled function). ``update`` is the
+    network's :func:`~arena.nn.update.make_update`: frozen layers, penalties, constraints and layer
+    state are handled as ``fit`` handles them."""
+    n_envs = config.n_envs
+    sync_every = max(1, config.target_update_interval // n_envs)  # in vector-env calls
+    first_call = config.learning_starts // n_envs  # calls at or before it play randomly, learn nothing
 
+    def q(params, state, obs):
+        return q_values(model, params, state, obs)[0]
 
-def make_functions(model, tx, config, n_actions):
-    """The pure, jit-compiled pieces: Q-values, epsilon-greedy acting, the update, target sync."""
-    layer_state = model.state  # Q-networks are used in inference mode; their layer state is constant
-
-    def q_values(params, obs):
-        return model.forward(params, layer_state, [_preprocess(obs)], training=False)[0][0]
-
-    def act(params, obs, key, epsilon):
-        greedy = jnp.argmax(q_values(params, obs), axis=-1)
+    def act(params, state, obs, key, epsilon):
+        greedy = jnp.argmax(q(params, state, obs), axis=-1)
         k1, k2 = jax.random.split(key)
         random_actions = jax.random.randint(k1, greedy.shape, 0, n_actions)
         explore = jax.random.uniform(k2, greedy.shape) < epsilon
         return jnp.where(explore, random_actions, greedy)
 
-    def td_target(params, target_params, batch):
-        q_next_target = q_values(target_params, batch.next_obs)
+    def td_target(agent, batch):
+        q_next_target = q(agent.target_params, agent.target_state, batch.next_obs)
         if config.double_q:
-            best = jnp.argmax(q_values(params, batch.next_obs), axis=-1)
+            best = jnp.argmax(q(agent.params, agent.state, batch.next_obs), axis=-1)
             q_next = jnp.take_along_axis(q_next_target, best[:, None], axis=-1)[:, 0]
         else:
             q_next = jnp.max(q_next_target, axis=-1)
         return batch.rewards + config.gamma * (1.0 - batch.dones) * q_next
 
-    def loss_fn(params, batch, target):
-        q = q_values(params, batch.obs)
-        q_taken = jnp.take_along_axis(q, batch.actions[:, None].astype(jnp.int32), axis=-1)[:, 0]
-        delta = q_taken - target
-        loss = optax.huber_loss(delta).mean() if config.loss == "huber" else jnp.mean(delta ** 2)
-        return loss, q_taken.mean()
+    def one_update(agent, batch, key):
+        target = td_target(agent, batch)
+        step_key = jax.random.fold_in(key, agent.n_updates)
 
-    def one_update(state, batch):
-        target = td_target(state.params, state.target_params, batch)
-        (loss, q_mean), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, target)
-        updates, opt_state = tx.update(grads, state.opt_state, state.params)
-        params = optax.apply_updates(state.params, updates)
-        return AgentState(params, state.target_params, opt_state, state.n_updates + 1), (loss, q_mean)
+        def loss_fn(params, layer_state):
+            qs, new_state, act_loss = q_values(model, params, layer_state, batch.obs, training=True, key=step_key)
+            q_taken = jnp.take_along_axis(qs, batch.actions[:, None].astype(jnp.int32), axis=-1)[:, 0]
+            delta = q_taken - target
+            loss = optax.huber_loss(delta).mean() if config.loss == "huber" else jnp.mean(delta ** 2)
+            return loss + act_loss, (new_state, q_taken.mean())
 
-    def update(state, batches):
-        """``gradient_steps`` updates over stacked batches (leading axis) in one compiled call.
+        params, state, opt_state, loss, q_mean = update.apply(agent.params, agent.state, agent.opt_state, loss_fn)
+        return agent._replace(params=params, state=state, opt_state=opt_state,
+                              n_updates=agent.n_updates + 1), (loss, q_mean)
+
+    def sync_target(agent):
+        target = optax.incremental_update(agent.params, agent.target_params, config.tau)
+        return agent._replace(target_params=target, target_state=agent.state)
+
+    def learn(agent, batches, call, key):
+        """The learning step at vector-env call ``call`` (an update is due there): the target syncs
+        due since the previous update (Stable-Baselines3 syncs every ``target_update_interval`` env
+        steps once learning has started; the weights did not change since), then ``gradient_steps``
+        updates over stacked batches (leading axis), then the sync due at this call, if any.
         A few steps are unrolled (on XLA:CPU convolution gradients inside ``lax.scan`` run 5-10x
-        slower); many steps (e.g. 128 for CartPole) are scanned, which keeps compilation short."""
+        slower); many (e.g. 128 for CartPole) are scanned, which keeps compilation short."""
+        since = jnp.maximum(call - config.train_freq, first_call)
+        due = jnp.maximum((call - 1) // sync_every - since // sync_every, 0)
+        agent = jax.lax.fori_loop(0, due, lambda _, a: sync_target(a), agent)
         steps = batches.obs.shape[0]
         if steps > 8:
-            state, (losses, q_means) = jax.lax.scan(one_update, state, batches)
-            return state, losses.mean(), q_means.mean()
-        losses, q_means = [], []
-        for g in range(steps):
-            state, (loss, q_mean) = one_update(state, jax.tree_util.tree_map(lambda a: a[g], batches))
-            losses.append(loss)
-            q_means.append(q_mean)
-        return state, jnp.mean(jnp.stack(losses)), jnp.mean(jnp.stack(q_means))
+            agent, (losses, q_means) = jax.lax.scan(lambda a, b: one_update(a, b, key), agent, batches)
+        else:
+            outs = []
+            for g in range(steps):
+                agent, out = one_update(agent, jax.tree_util.tree_map(lambda a: a[g], batches), key)
+                outs.append(out)
+            losses, q_means = (jnp.stack(v) for v in zip(*outs))
+        agent = jax.lax.cond(call % sync_every == 0, sync_target, lambda a: a, agent)
+        return agent, losses.mean(), q_means.mean()
 
-    def sync_target(state):
-        target = optax.incremental_update(state.params, state.target_params, config.tau)
-        return state._replace(target_params=target)
-
-    return {"q_values": jax.jit(q_values), "act": jax.jit(act), "update": jax.jit(update),
-            "sync_target": jax.jit(sync_target), "td_target": jax.jit(td_target)}
+    return {"q_values": jax.jit(q), "act": jax.jit(act), "learn": jax.jit(learn), "td_target": jax.jit(td_target)}
 
 
 class DQN:
@@ -168,15 +181,15 @@ class DQN:
             with seeded(cfg.seed):  # the same seed builds the same initial network
                 model = (q_network or default_q_network)(self.observation_space, self.n_actions)
                 if cfg.dueling:
-                    from arena.agents.networks import add_dueling_head
                     model = add_dueling_head(model, self.n_actions)
         check_q_network(model, self.observation_space, self.n_actions, env)
         self.q_network = model
         self.optimizer = optimizers.Adam(cfg.learning_rate, global_clipnorm=cfg.max_grad_norm)
-        self._tx = self.optimizer.build()
-        self._fns = make_functions(model, self._tx, cfg, self.n_actions)
-        params = model.params
-        self._state = AgentState(params, jax.tree_util.tree_map(jnp.array, params), self._tx.init(params),
+        self._update = make_update(model, self.optimizer.build())
+        self._fns = make_functions(model, self._update, cfg, self.n_actions)
+        params, state = model.params, model.state
+        copy = lambda tree: jax.tree_util.tree_map(jnp.array, tree)  # noqa: E731 - the target's own buffers
+        self._state = AgentState(params, state, copy(params), copy(state), self._update.init(params),
                                  jnp.zeros((), jnp.int32))
         self.replay = make_replay_buffer(cfg.buffer_size, self.observation_space, self.action_space, cfg.n_envs)
         self.rng = np.random.default_rng(cfg.seed)
@@ -192,13 +205,22 @@ class DQN:
     def params(self):
         return self._state.params
 
+    def publish(self):
+        """Write the learning state's online weights to the Q-network's layers (where saving,
+        evaluation and callbacks read them)."""
+        self.q_network.params, self.q_network.state = self._state.params, self._state.state
+
+    def refresh(self):
+        """Take the Q-network layers' weights (set by a callback) into the learning state."""
+        self._state = self._state._replace(params=self.q_network.params, state=self.q_network.state)
+
     def get_weights(self):
-        self.q_network.params = self._state.params
+        self.publish()
         return self.q_network.get_weights()
 
     def set_weights(self, weights):
         self.q_network.set_weights(weights)
-        self._state = self._state._replace(params=self.q_network.params)
+        self.refresh()
 
     def get_learning_rate(self):
         return float(optimizers.get_learning_rate(self._state.opt_state))
@@ -206,19 +228,53 @@ class DQN:
     def set_learning_rate(self, value):
         self._state = self._state._replace(opt_state=optimizers.set_learning_rate(self._state.opt_state, value))
 
+    # ---- configuration and training state (what a checkpoint holds) ---------------------------
+    def get_config(self):
+        """What rebuilds this agent (with its Q-network): env id, env options and the DQN options."""
+        return {"env_id": self.env_id, "env_kwargs": dict(self.env_kwargs),
+                "config": dataclasses.asdict(self.config)}
+
+    @classmethod
+    def from_config(cls, config, q_network=None, env=None, **overrides):
+        """An agent from :meth:`get_config` (``env`` and ``overrides`` replace the stored ones)."""
+        options = {**config["config"], **overrides}
+        return cls(env if env is not None else config["env_id"], q_network=q_network,
+                   env_kwargs=config.get("env_kwargs"), config=DQNConfig(**options))
+
+    def state_dict(self):
+        """Everything that training changes besides the Q-network's weights (which a checkpoint
+        stores as a model file): target network, optimizer state, replay, random states, counters."""
+        s = self._state
+        return {"state": s.state, "target_params": s.target_params, "target_state": s.target_state,
+                "opt_state": s.opt_state, "n_updates": int(s.n_updates), "replay": self.replay.state_dict(),
+                "numpy_rng": self.rng.bit_generator.state, "key": np.asarray(self.key),
+                "global_step": int(self.global_step), "games": int(self.games),
+                "epochs_done": int(self.epochs_done)}
+
+    def load_state_dict(self, d, params=None):
+        """Restore :meth:`state_dict` (with the online weights ``params``; default: the Q-network's)."""
+        self._state = AgentState(
+            params=self.q_network.params if params is None else params, state=d["state"],
+            target_params=d["target_params"], target_state=d["target_state"], opt_state=d["opt_state"],
+            n_updates=jnp.asarray(d["n_updates"], jnp.int32))
+        self.q_network.state = d["state"]
+        self.replay.load_state_dict(d["replay"])
+        self.rng.bit_generator.state = d["numpy_rng"]
+        self.key = jnp.asarray(d["key"])
+        self.global_step, self.games, self.epochs_done = (int(d["global_step"]), int(d["games"]),
+                                                          int(d["epochs_done"]))
+
     def save(self, path):
         """A checkpoint: the Q-network as an Arena model file plus everything needed to resume exactly."""
-        from arena.agents.checkpoint import save_agent
         save_agent(self, path)
 
     def save_weights(self, path):
-        self.q_network.params = self._state.params
+        self.publish()
         self.q_network.save_weights(path)
 
     @classmethod
     def load(cls, path, env=None, **overrides):
         """Resume from a checkpoint written by :meth:`save`."""
-        from arena.agents.checkpoint import load_agent
         return load_agent(cls, path, env=env, **overrides)
 
     # ---- acting -------------------------------------------------------------------------
@@ -228,7 +284,8 @@ class DQN:
         single = obs.shape == self.observation_space.shape
         batch = obs[None] if single else obs
         self.key, sub = jax.random.split(self.key)
-        actions = np.asarray(self._fns["act"](self._state.params, batch, sub, 0.0 if deterministic else epsilon))
+        actions = np.asarray(self._fns["act"](self._state.params, self._state.state, batch, sub,
+                                              0.0 if deterministic else epsilon))
         return actions[0] if single else actions
 
     # ---- training -----------------------------------------------------------------------
@@ -269,23 +326,6 @@ def make_replay_buffer(capacity, observation_space, action_space, n_envs):
     return ReplayBuffer(capacity, observation_space, action_space, n_envs)
 
 
-def check_q_network(model, observation_space, n_actions, env_id="env"):
-    """Clear errors when a Q-network does not fit the environment."""
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise ValueError(f"A Q-network needs one input and one output; model '{model.name}' has "
-                         f"{len(model.inputs)} and {len(model.outputs)}")
-    expected = tuple(observation_space.shape)
-    got = tuple(model.inputs[0].shape[1:])
-    if got != expected:
-        raise ValueError(f"Model '{model.name}' takes inputs of shape {got}, but {env_id!r} gives observations "
-                         f"of shape {expected}: choose the env options (e.g. obs_type, frame_size, frame_stack) "
-                         f"the model was trained with")
-    out = model.outputs[0].shape
-    if len(out) != 2 or out[-1] != n_actions:
-        raise ValueError(f"Model '{model.name}' outputs shape {out}, but {env_id!r} has {n_actions} actions: "
-                         f"a Q-network outputs (None, {n_actions})")
-
-
 class _DQNTask:
     """The RL batch source for the one loop: play, store, sample; the step is the jitted TD update."""
 
@@ -316,7 +356,7 @@ class _DQNTask:
                 actions = agent.rng.integers(0, agent.n_actions, size=n)
             else:
                 key = jax.random.fold_in(agent.key, agent.global_step)
-                actions = np.asarray(fns["act"](agent._state.params, obs, key, self.epsilon))
+                actions = np.asarray(fns["act"](agent._state.params, agent._state.state, obs, key, self.epsilon))
             next_obs, rewards, terminated, truncated, infos = envs.step(actions)
             done = terminated | truncated
             real_next = next_obs
@@ -339,19 +379,19 @@ class _DQNTask:
             obs = next_obs
             calls = agent.global_step // n  # vector steps so far; a global count keeps resumes exact
             if agent.global_step > cfg.learning_starts and calls % cfg.train_freq == 0:
-                yield [replay.sample(cfg.batch_size, agent.rng) for _ in range(cfg.gradient_steps)]
-            if calls % max(1, cfg.target_update_interval // n) == 0 and agent.global_step > cfg.learning_starts:
-                agent._state = fns["sync_target"](agent._state)
+                # target-network syncs are part of the compiled learning step (see make_functions)
+                yield calls, [replay.sample(cfg.batch_size, agent.rng) for _ in range(cfg.gradient_steps)]
 
-    def train_step(self, samples):
+    def train_step(self, batch):
         agent = self.agent
+        calls, samples = batch
         if len(samples) == 1:  # a view, no copy of the (large) observation arrays
             stacked = Batch(*(np.asarray(getattr(samples[0], f))[None] for f in Batch._fields))
         else:
             stacked = Batch(*(np.stack([getattr(s, f) for s in samples]) for f in Batch._fields))
         stacked = stacked._replace(rewards=stacked.rewards.astype(np.float32, copy=False),
                                    dones=stacked.dones.astype(np.float32, copy=False))
-        agent._state, loss, q_mean = agent._fns["update"](agent._state, stacked)
+        agent._state, loss, q_mean = agent._fns["learn"](agent._state, stacked, calls, agent.key)
         self.loss_sum = self.loss_sum + loss
         self.n_losses += 1
         logs = {"losses/td_loss": loss, "losses/q_values": q_mean, "charts/epsilon": self.epsilon,
@@ -360,10 +400,16 @@ class _DQNTask:
             logs["charts/win_rate"] = float(np.mean(self.wins[-100:]))
         return logs
 
+    def publish(self):
+        self.agent.publish()
+
+    def refresh(self):
+        self.agent.refresh()
+
     def end_epoch(self, epoch):
         agent = self.agent
         agent.epochs_done = epoch + 1
-        agent.q_network.params = agent._state.params
+        agent.publish()
         elapsed = max(time.time() - self.start_time, 1e-9)
         logs = {"global_step": agent.global_step, "games": agent.games,
                 "charts/epsilon": agent.epsilon(self.budget),
@@ -376,7 +422,6 @@ class _DQNTask:
         if self.n_losses:
             logs["losses/td_loss"] = float(self.loss_sum) / self.n_losses
         if self.eval_games:
-            from arena.agents.evaluation import evaluate_q_network
             started = time.time()
             result = evaluate_q_network(agent.q_network, agent.env_id, self.eval_games,
                                         env_kwargs=agent.env_kwargs)

@@ -1,8 +1,7 @@
 """Greedy evaluation of a Q-network: the book's test (E8.4) plays 100 games and counts the wins."""
-import jax
 import numpy as np
 
-from arena.agents.dqn import _preprocess, check_q_network
+from arena.agents.networks import check_q_network, greedy_policy
 from arena.envs.make import make_env
 
 
@@ -15,9 +14,8 @@ def evaluate_q_network(model, env_id="catch", n_games=100, seed=10_000, env_kwar
     called after every step (used to record videos)."""
     env = make_env(env_id, render_mode=render_mode, **(env_kwargs or {}))
     check_q_network(model, env.observation_space, env.action_space.n, env_id)
-    state = model.state
-    policy = jax.jit(lambda p, o: model.forward(p, state, [_preprocess(o)], training=False)[0][0].argmax(-1))
-    params = model.params
+    policy = greedy_policy(model)
+    params, state = model.params, model.state
     win_reward = env.unwrapped.metadata.get("win_reward")
     returns, wins = [], 0
     for game in range(n_games):
@@ -26,7 +24,7 @@ def evaluate_q_network(model, env_id="catch", n_games=100, seed=10_000, env_kwar
             on_frame(env)
         total, done, reward = 0.0, False, 0.0
         while not done:
-            action = int(policy(params, obs[None])[0])
+            action = int(policy(params, state, obs[None])[0])
             obs, reward, terminated, truncated, _ = env.step(action)
             total += reward
             done = terminated or truncated

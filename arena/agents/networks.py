@@ -1,4 +1,9 @@
-"""Q-networks for DQN, built from Arena layers."""
+"""Q-networks for value-based agents, built from Arena layers, and what every user of a Q-network
+shares: observation preprocessing, the fit check, the greedy policy and the custom objects that
+reload a dueling network."""
+import jax
+import jax.numpy as jnp
+
 from arena.nn import Model
 from arena.nn import layers as L
 from arena.nn.layers import Dense, Flatten, Input, Lambda
@@ -59,3 +64,41 @@ def default_q_network(observation_space, n_actions):
     if len(shape) == 3:
         return small_conv_q_network(shape, n_actions)
     return mlp_q_network(shape, n_actions)
+
+
+def custom_objects():
+    """What ``load_model`` needs to rebuild any Q-network made here (the dueling head's function)."""
+    return {"dueling_combine": dueling_combine}
+
+
+def preprocess_observation(obs):
+    """uint8 pixels to [0, 1] floats inside the compiled function (replay stores them compactly as uint8)."""
+    return obs.astype(jnp.float32) / 255.0 if obs.dtype == jnp.uint8 else obs.astype(jnp.float32)
+
+
+def q_values(model, params, state, obs, training=False, key=None):
+    """``(Q-values of a batch of observations, new layer state, activity penalty)``, pure."""
+    outs, new_state, act = model.forward(params, state, [preprocess_observation(obs)], training=training, key=key)
+    return outs[0], new_state, act
+
+
+def greedy_policy(model):
+    """A jitted ``policy(params, state, obs) -> argmax_a Q(obs, a)`` for a batch of observations."""
+    return jax.jit(lambda params, state, obs: q_values(model, params, state, obs)[0].argmax(-1))
+
+
+def check_q_network(model, observation_space, n_actions, env_id="env"):
+    """Clear errors when a Q-network does not fit the environment."""
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ValueError(f"A Q-network needs one input and one output; model '{model.name}' has "
+                         f"{len(model.inputs)} and {len(model.outputs)}")
+    expected = tuple(observation_space.shape)
+    got = tuple(model.inputs[0].shape[1:])
+    if got != expected:
+        raise ValueError(f"Model '{model.name}' takes inputs of shape {got}, but {env_id!r} gives observations "
+                         f"of shape {expected}: choose the env options (e.g. obs_type, frame_size, frame_stack) "
+                         f"the model was trained with")
+    out = model.outputs[0].shape
+    if len(out) != 2 or out[-1] != n_actions:
+        raise ValueError(f"Model '{model.name}' outputs shape {out}, but {env_id!r} has {n_actions} actions: "
+                         f"a Q-network outputs (None, {n_actions})")

@@ -254,7 +254,12 @@ def _serialize_fns(value, namer):
 def _training_config(model):
     args = model._compile_args
     opt = model.optimizer
-    return {"optimizer_config": {"class_name": type(opt).__name__, "config": opt.get_config()},
+
+    def spec(o):
+        return {"class_name": type(o).__name__, "config": o.get_config()}
+    # Several optimizers (a custom train_step's): {layer name: {class_name, config}}.
+    optimizer_config = {k: spec(o) for k, o in opt.items()} if isinstance(opt, dict) else spec(opt)
+    return {"optimizer_config": optimizer_config,
             "loss": _serialize_fns(args["loss"], losses_mod.name_of),
             "metrics": _serialize_fns(args["metrics"], lambda f: getattr(f, "__name__", "metric")),
             "weighted_metrics": None, "sample_weight_mode": None,
@@ -609,14 +614,18 @@ def _compile_from(model, f, custom_objects, source):
     except json.JSONDecodeError as e:
         raise ValueError(f"{source}: the training_config attribute is not valid JSON ({e})") from None
     try:
-        optimizer = _optimizer_from_config(tc.get("optimizer_config") or {}, custom_objects)
+        oc = tc.get("optimizer_config") or {}
+        if isinstance(oc, dict) and "class_name" not in oc and oc and all(isinstance(v, dict) for v in oc.values()):
+            optimizer = {k: _optimizer_from_config(v, custom_objects) for k, v in oc.items()}
+        else:
+            optimizer = _optimizer_from_config(oc, custom_objects)
         loss = _resolve_named(tc.get("loss"), custom_objects, "loss")
         metrics = _resolve_named(tc.get("metrics"), custom_objects, "metric")
     except _Unmappable as e:
         warnings.warn(f"{source}: the model is loaded uncompiled: {e}. Call model.compile(...) yourself.",
                       stacklevel=3)
         return
-    if loss is None:
+    if loss is None and not model._custom_step():
         return
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=tc.get("loss_weights"),
                   steps_per_execution=tc.get("steps_per_execution") or 1)
