@@ -28,11 +28,6 @@ def next_key() -> jax.Array:
     return jax.random.fold_in(jax.random.PRNGKey(_seed), _counter)
 
 
-def next_seed() -> int:
-    """A 31-bit integer seed from the sequence, for numpy generators."""
-    return int(jax.random.randint(next_key(), (), 0, 2**31 - 1))
-
-
 class seeded:
     """``with seeded(s): ...`` draws keys from a sequence seeded by ``s``, then restores the
     process-wide sequence (an agent builds its network reproducibly from its own seed)."""

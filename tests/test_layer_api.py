@@ -141,3 +141,54 @@ def test_dropout_seed_is_folded_into_the_key(fresh_session):
     assert not np.array_equal(mask(1), mask(None))
     with pytest.raises(ValueError, match="seed must be a non-negative integer"):
         Dropout(0.5, seed="x")
+
+
+# ---- layers inside layers ------------------------------------------------------------------------
+class Pair(Layer):
+    """A test wrapper (as Bidirectional holds two RNNs): ``first(x) + second(x)``, two Dense sublayers."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.first = self.add_sublayer(Dense(units, name=f"first_{self.name}"))
+        self.second = self.add_sublayer(Dense(units, kernel_regularizer=regularizers.l2(0.1),
+                                              kernel_constraint=constraints.MaxNorm(1.0), name=f"second_{self.name}"))
+
+    def build(self, input_shape):
+        self.first._ensure_built(input_shape)
+        self.second._ensure_built(input_shape)
+
+    def apply(self, params, state, x, *, training=False, key=None, mask=None):
+        a, _ = self.first.apply(params[self.first.name], state[self.first.name], x)
+        b, _ = self.second.apply(params[self.second.name], state[self.second.name], x)
+        return a + b, state
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[:-1] + (self.units,)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+def test_sublayer_weights_are_nested_ordered_saved_and_trained(fresh_session, tmp_path):
+    from arena.testing import check_layer
+    check_layer(Pair, {"units": 3, "name": "pair"}, (2, 4), (None, 3), custom_objects={"Pair": Pair},
+                expected_num_trainable_weights=4, expected_num_non_trainable_weights=0)
+    layer = Pair(3, name="p")
+    m = Sequential([Input(shape=(4,)), layer])
+    assert set(layer.params) == {"first_p", "second_p"}
+    assert layer.weight_names == ["first_p/kernel", "first_p/bias", "second_p/kernel", "second_p/bias"]
+    assert float(layer.regularization_loss(layer.params)) == pytest.approx(
+        0.1 * float(np.sum(layer.second.get_weights()[0] ** 2)), rel=1e-5)
+    m.compile(SGD(5.0), "mse")
+    m.fit(np.ones((8, 4), "float32"), np.full((8, 3), 9.0, "float32"), verbose=0, epochs=3)
+    assert np.all(np.linalg.norm(layer.second.get_weights()[0], axis=0) <= 1.0 + 1e-5)  # the sublayer's constraint
+    m.save(tmp_path / "pair.h5")
+    import h5py
+    with h5py.File(tmp_path / "pair.h5") as f:
+        names = [n.decode() for n in f["model_weights/p"].attrs["weight_names"]]
+    assert names == ["p/first_p/kernel:0", "p/first_p/bias:0", "p/second_p/kernel:0", "p/second_p/bias:0"]
+    loaded = load_model(tmp_path / "pair.h5", custom_objects={"Pair": Pair})
+    for a, b in zip(loaded.get_weights(), m.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(loaded.layers[0].second.get_weights()[0], layer.second.get_weights()[0])

@@ -1,6 +1,8 @@
 """Q-networks for value-based agents, built from Arena layers, and what every user of a Q-network
 shares: observation preprocessing, the fit check, the greedy policy and the custom objects that
 reload a dueling network."""
+import weakref
+
 import jax
 import jax.numpy as jnp
 
@@ -82,9 +84,15 @@ def q_values(model, params, state, obs, training=False, key=None):
     return outs[0], new_state, act
 
 
+_policies = weakref.WeakKeyDictionary()
+
+
 def greedy_policy(model):
-    """A jitted ``policy(params, state, obs) -> argmax_a Q(obs, a)`` for a batch of observations."""
-    return jax.jit(lambda params, state, obs: q_values(model, params, state, obs)[0].argmax(-1))
+    """A jitted ``policy(params, state, obs) -> argmax_a Q(obs, a)`` for a batch of observations;
+    one per model, so evaluating after every epoch compiles it once."""
+    if model not in _policies:
+        _policies[model] = jax.jit(lambda params, state, obs: q_values(model, params, state, obs)[0].argmax(-1))
+    return _policies[model]
 
 
 def check_q_network(model, observation_space, n_actions, env_id="env"):

@@ -121,7 +121,7 @@ class Model(TrainingMixin, Layer):
     def params(self, value):
         for l in getattr(self, "_layers", []):
             if l.name in value:
-                l.params = _keep_order(l.params, value[l.name])
+                l.params = value[l.name]
 
     @property
     def state(self):
@@ -131,7 +131,7 @@ class Model(TrainingMixin, Layer):
     def state(self, value):
         for l in getattr(self, "_layers", []):
             if l.name in value:
-                l.state = _keep_order(l.state, value[l.name])
+                l.state = value[l.name]
 
     def trainable_mask(self, parent_trainable=True):
         """A pytree shaped like ``params`` with True where a weight is trained."""
@@ -371,15 +371,9 @@ def _runtime_moves(layer, old, new):
         return {l.name: _runtime_moves(l, old[l.name], new[l.name])
                 for l in layer._layers if not isinstance(l, InputLayer)}
     runtime = set(layer.runtime_state_names)
-    return {k: (new[k] if k in runtime else v) for k, v in old.items()}
-
-
-def _keep_order(old, new):
-    """``new`` with the keys in ``old``'s order: JAX returns pytree dicts with sorted keys, but a
-    layer's weight order (kernel before bias) is what get_weights/set_weights and files use."""
-    if isinstance(old, dict) and isinstance(new, dict) and list(old) != list(new) and set(old) == set(new):
-        return {k: new[k] for k in old}
-    return new
+    subs = {l.name: l for l in layer._sublayers}
+    return {k: (_runtime_moves(subs[k], v, new[k]) if k in subs else new[k] if k in runtime else v)
+            for k, v in old.items()}
 
 
 def _count(params, mask, want):

@@ -11,6 +11,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from arena.utils.signature import accepted_arguments
+
 
 def _clip_each_by_norm(max_norm):
     def clip(g):
@@ -232,16 +234,8 @@ def get(identifier):
     if isinstance(identifier, dict):
         name = str(identifier.get("class_name", identifier.get("name", ""))).lower()
         if name in _ALL:
-            cfg = {k: v for k, v in identifier.get("config", identifier).items() if k in _accepted(_ALL[name])}
+            accepted = accepted_arguments(_ALL[name])
+            cfg = {k: v for k, v in identifier.get("config", identifier).items() if k in accepted}
             return _ALL[name](**cfg)
     raise ValueError(f"Unknown optimizer {identifier!r}; expected one of {sorted(_ALL)}, an arena optimizer "
                      f"or an optax GradientTransformation")
-
-
-def _accepted(cls):
-    import inspect
-    names = set()
-    for c in cls.__mro__:
-        if "__init__" in c.__dict__:
-            names |= set(inspect.signature(c.__init__).parameters)
-    return (names | {"learning_rate", "clipnorm", "clipvalue", "global_clipnorm", "decay", "lr"}) - {"self", "kwargs"}

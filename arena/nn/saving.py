@@ -47,6 +47,7 @@ from arena.nn import optimizers
 from arena.nn.layers.base import get_layer_class, snake_case
 from arena.nn.layers.core import InputLayer
 from arena.nn.model import Model, deserialize_layer
+from arena.utils.signature import accepted_arguments
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "model_to_json", "model_from_json",
            "translate_keras_config", "KERAS_VERSION"]
@@ -119,8 +120,9 @@ def _weight_entries(layer, parent_trainable=True):
                 continue
             for name, leaf, w, t in _weight_entries(sub, on):
                 out.append((f"{sub.name}/{name}" if isinstance(sub, Model) else name, leaf, w, t))
-    else:
-        out = [(f"{layer.name}/{w}:0", layer, w, on and w in layer.params) for w in layer.weight_names]
+    else:  # a sublayer's weight "inner/kernel" is stored as "outer/inner/kernel:0" (Keras' names)
+        owners = [(w,) + layer.weight_owner(w) for w in layer.weight_names]
+        out = [(f"{layer.name}/{w}:0", leaf, name, on and name in leaf.params) for w, leaf, name in owners]
     return sorted(out, key=lambda e: not e[3])  # stable: Keras' trainable_weights + non_trainable_weights
 
 
@@ -328,15 +330,6 @@ _KERAS_DEFAULTS = {"ragged": False, "sparse": False, "optional": False, "groups"
 _KERAS_SPEC_KEYS = ("module", "registered_name", "build_config", "compile_config", "shared_object_id")
 
 
-def _accepted_args(cls):
-    import inspect
-    names = set()
-    for c in cls.__mro__:
-        if "__init__" in c.__dict__:
-            names |= set(inspect.signature(c.__init__).parameters)
-    return names - {"self", "args", "kwargs"}
-
-
 def _plain(value):
     """Keras 3 wraps objects as {"module", "class_name", "config", "registered_name"}; dtype policies
     become their name ("float32"); other wrapped objects (initializers, regularizers) keep
@@ -416,7 +409,7 @@ def translate_keras_config(spec, custom_objects=None):
         for key in ("dtype", "build_input_shape"):
             config.pop(key, None)
     elif isinstance(cls, type) and class_name != "Lambda":
-        accepted = _accepted_args(cls)
+        accepted = accepted_arguments(cls)
         for key, off in _KERAS_DEFAULTS.items():
             if key in config and key not in accepted and config[key] == off:
                 del config[key]
@@ -506,7 +499,7 @@ def _optimizer_from_config(oc, custom_objects):
                 raise _Unmappable(f"{name} uses {key}={value!r}, which Arena's {cls.__name__} does not support")
     if isinstance(config.get("learning_rate"), dict) or config.get("learning_rate", 0) is None:
         raise _Unmappable(f"{name} uses a learning-rate schedule, which is not stored in the file")
-    accepted = optimizers._accepted(cls)
+    accepted = accepted_arguments(cls)
     unknown = sorted(k for k in config if k not in accepted)
     if unknown:
         raise _Unmappable(f"{name} settings {unknown} have no Arena counterpart")
@@ -546,13 +539,12 @@ _SLOT_NAMES = {"m": "m", "momentum": "m", "v": "v", "velocity": "v"}
 def _params_path(model, leaf, w):
     """The key path of a leaf layer's weight in ``model.params`` (nested models nest)."""
     def find(m):
-        for l in m._layers:
+        for l in (m._layers if isinstance(m, Model) else m._sublayers):
             if l is leaf:
                 return (l.name,)
-            if isinstance(l, Model):
-                sub = find(l)
-                if sub:
-                    return (l.name,) + sub
+            sub = find(l)
+            if sub:
+                return (l.name,) + sub
         return None
     return find(model) + (w,)
 

@@ -162,6 +162,7 @@ class Layer:
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self.built = False
         self.input_shape = None
+        self._sublayers = []  # layers inside this one (a Bidirectional's two RNNs), see add_sublayer
         self.params = {}
         self.state = {}
         self._weights = []  # declared variables (Weight), in declaration order
@@ -238,20 +239,84 @@ class Layer:
         return [w.name for w in self._weights if w.runtime]
 
     def reset_states(self):
-        """Set runtime state (RNN carries) back to its initial value."""
+        """Set runtime state (RNN carries) back to its initial value, sublayers' too."""
         fresh = {w.name: w.initializer(jax.random.PRNGKey(0), w.shape, w.dtype) for w in self._weights if w.runtime}
         if fresh:
-            self.state = {k: fresh.get(k, v) for k, v in self.state.items()}
+            self._state = {k: fresh.get(k, v) for k, v in self._state.items()}
+        for l in self._sublayers:
+            l.reset_states()
+
+    # ---- layers inside layers -------------------------------------------------------------
+    def add_sublayer(self, layer):
+        """Track ``layer`` as part of this one (a wrapper's inner layer): its weights appear in this
+        layer's ``params``/``state`` under its name, in ``get_weights``, files (``outer/inner/kernel:0``,
+        as Keras names them), penalties and constraints. Build it from this layer's ``build``."""
+        if any(l.name == layer.name for l in self._sublayers):
+            raise ValueError(f"Layer '{self.name}' already holds a layer named {layer.name!r}")
+        self._sublayers.append(layer)
+        return layer
+
+    @property
+    def params(self):
+        """Trainable weights: ``{name: array}``, plus ``{sublayer name: its params}``."""
+        if not self._sublayers:
+            return self._params
+        return {**self._params, **{l.name: l.params for l in self._sublayers}}
+
+    @params.setter
+    def params(self, value):
+        self._params = self._split_to_sublayers(value, "params")
+
+    @property
+    def state(self):
+        """Non-trainable weights and runtime state, plus ``{sublayer name: its state}``."""
+        if not self._sublayers:
+            return self._state
+        return {**self._state, **{l.name: l.state for l in self._sublayers}}
+
+    @state.setter
+    def state(self, value):
+        self._state = self._split_to_sublayers(value, "state")
+
+    def _split_to_sublayers(self, value, attr):
+        """Hand the sublayers their entries; keep this layer's own in its declared order (a dict back
+        from ``jax.jit`` has sorted keys, but get_weights and files use the layer's order)."""
+        old = getattr(self, "_" + attr, {})
+        if self._sublayers:
+            subs = {l.name: l for l in self._sublayers}
+            for name, sub in subs.items():
+                if name in value:
+                    setattr(sub, attr, value[name])
+            value = {k: v for k, v in value.items() if k not in subs}
+        if isinstance(value, dict) and list(old) != list(value) and set(old) == set(value):
+            return {k: value[k] for k in old}
+        return value
 
     # ---- weights -------------------------------------------------------------
     @property
     def weight_names(self):
-        """Names of the weights in Keras order: trainable then non-trainable (runtime state excluded)."""
+        """Names of the weights in Keras order: trainable then non-trainable (runtime state excluded);
+        a sublayer's weights as ``inner/kernel``."""
         runtime = set(self.runtime_state_names)
-        return list(self.params) + [k for k in self.state if k not in runtime]
+        subs = [(l, l.weight_names) for l in self._sublayers]
+        trainable = list(self._params) + [f"{l.name}/{n}" for l, names in subs for n in names if n in l.params]
+        frozen = [k for k in self._state if k not in runtime] + [
+            f"{l.name}/{n}" for l, names in subs for n in names if n not in l.params]
+        return trainable + frozen
+
+    def weight_owner(self, name):
+        """``(layer, weight name)`` holding the weight ``name`` of :attr:`weight_names`."""
+        if name in self._params or name in self._state:
+            return self, name
+        sub, _, rest = name.partition("/")
+        for l in self._sublayers:
+            if l.name == sub:
+                return l.weight_owner(rest)
+        raise KeyError(f"Layer '{self.name}' has no weight {name!r}")
 
     def _weight_value(self, name):
-        return self.params[name] if name in self.params else self.state[name]
+        layer, w = self.weight_owner(name)
+        return layer._params[w] if w in layer._params else layer._state[w]
 
     def get_weights(self):
         return [np.asarray(self._weight_value(n)) for n in self.weight_names]
@@ -266,16 +331,18 @@ class Layer:
             w = np.asarray(w)
             if w.shape != cur.shape:
                 raise ValueError(f"Layer '{self.name}' weight '{n}' has shape {cur.shape}; got {w.shape}")
-            new[n] = jax.numpy.asarray(w, dtype=cur.dtype)
-        self.params = {n: new[n] for n in self.params}
-        self.state = {n: new.get(n, v) for n, v in self.state.items()}
+            layer, name = self.weight_owner(n)
+            new.setdefault(id(layer), (layer, {}))[1][name] = jax.numpy.asarray(w, dtype=cur.dtype)
+        for layer, values in new.values():
+            layer._params = {k: values.get(k, v) for k, v in layer._params.items()}
+            layer._state = {k: values.get(k, v) for k, v in layer._state.items()}
 
     def count_params(self):
         return int(sum(np.prod(np.shape(self._weight_value(n))) for n in self.weight_names))
 
     def regularization_loss(self, params):
         """Sum of this layer's weight penalties (the regularizers declared with its weights)."""
-        total = 0.0
+        total = sum((l.regularization_loss(params[l.name]) for l in self._sublayers), 0.0)
         for w in self._weights:
             if w.regularizer is not None and w.name in params:
                 total = total + w.regularizer(params[w.name])
@@ -287,11 +354,14 @@ class Layer:
         for w in self._weights:
             if w.constraint is not None and w.name in out:
                 out[w.name] = w.constraint(out[w.name])
+        for l in self._sublayers:
+            out[l.name] = l.apply_constraints(out[l.name])
         return out
 
     @property
     def has_constraints(self):
-        return any(w.constraint is not None for w in self._weights)
+        return any(w.constraint is not None for w in self._weights) or any(
+            l.has_constraints for l in self._sublayers)
 
     # ---- graph building --------------------------------------------------------
     def _ensure_built(self, input_shape, key=None):

@@ -1,0 +1,135 @@
+"""Every registered layer passes the layer contract of :func:`arena.testing.check_layer`.
+
+A new layer class must add at least one configuration to CASES (test_every_layer_has_a_case).
+"""
+import jax.numpy as jnp
+import pytest
+
+from arena.nn import layers as L
+from arena.nn.layers.base import _registry
+from arena.testing import check_layer
+
+
+def double_plus(x, offset=1.0):
+    return 2.0 * x + offset
+
+
+def swap_last(x):
+    return jnp.flip(x, axis=-1)
+
+
+def case(layer_cls, init_kwargs, input_shape, expected, id, weights=(0, 0), masking=False, marks=(), **options):
+    """One configuration: ``weights`` = (trainable, non-trainable) counts, ``masking`` the expected
+    ``supports_masking``; other options go to check_layer."""
+    options.update(expected_num_trainable_weights=weights[0], expected_num_non_trainable_weights=weights[1],
+                   supports_masking=masking)
+    return pytest.param(layer_cls, init_kwargs, input_shape, expected, options, id=id, marks=marks)
+
+
+MERGE_2 = [(2, 3, 4), (2, 3, 4)]
+
+CASES = [
+    # ---- core -------------------------------------------------------------------------------------------
+    case(L.Dense, {"units": 3}, (2, 4), (2, 3), "dense", weights=(2, 0), masking=True),
+    case(L.Dense, {"units": 3, "use_bias": False, "activation": "tanh"}, (2, 4), (2, 3), "dense-no-bias",
+         weights=(1, 0), masking=True),
+    case(L.Dense, {"units": 2, "kernel_regularizer": "l2", "bias_regularizer": "l1", "kernel_constraint": "non_neg",
+                   "bias_constraint": "max_norm", "activity_regularizer": "l1"}, (2, 4), (2, 2),
+         "dense-regularizer-constraint", weights=(2, 0), masking=True),
+    case(L.Dense, {"units": 4, "activation": "sigmoid"}, (2, 3, 5), (2, 3, 4), "dense-rank3-masked",
+         weights=(2, 0), masking=True),
+    case(L.Activation, {"activation": "relu"}, (2, 3, 4), (2, 3, 4), "activation-relu", masking=True),
+    case(L.Activation, {"activation": "softmax"}, (2, 5), (2, 5), "activation-softmax", masking=True),
+    case(L.Dropout, {"rate": 0.5}, (2, 3, 4), (2, 3, 4), "dropout", masking=True),
+    case(L.Dropout, {"rate": 0.3, "noise_shape": [None, 1, 4], "seed": 3}, (2, 3, 4), (2, 3, 4),
+         "dropout-noise-shape-training-call", call_kwargs={"training": True},
+         masking=True),
+    case(L.LeakyReLU, {"alpha": 0.2}, (2, 3, 4), (2, 3, 4), "leaky-relu", masking=True),
+    case(L.Masking, {"mask_value": 0.0}, (2, 4, 3), (2, 4, 3), "masking", masking=True),
+    case(L.Flatten, {}, (2, 3, 2, 2), (2, 12), "flatten"),
+    case(L.Reshape, {"target_shape": (-1, 2)}, (2, 3, 4), (2, 6, 2), "reshape"),
+    case(L.Permute, {"dims": (2, 1)}, (2, 3, 4), (2, 4, 3), "permute"),
+    case(L.RepeatVector, {"n": 3}, (2, 4), (2, 3, 4), "repeat-vector"),
+    case(L.Lambda, {"function": double_plus, "arguments": {"offset": 0.5}}, (2, 3), (2, 3), "lambda",
+         custom_objects={"double_plus": double_plus}),
+    case(L.Lambda, {"function": swap_last, "output_shape": (3, 4)}, (2, 3, 4), (2, 3, 4), "lambda-output-shape",
+         custom_objects={"swap_last": swap_last}),
+    # ---- convolutions -------------------------------------------------------------------------------------
+    case(L.Conv1D, {"filters": 3, "kernel_size": 3}, (2, 6, 2), (2, 4, 3), "conv1d-valid", weights=(2, 0)),
+    case(L.Conv1D, {"filters": 2, "kernel_size": 3, "padding": "same", "strides": 2}, (2, 5, 2), (2, 3, 2),
+         "conv1d-same-strides", weights=(2, 0)),
+    case(L.Conv1D, {"filters": 2, "kernel_size": 2, "padding": "causal", "dilation_rate": 2}, (2, 5, 3),
+         (2, 5, 2), "conv1d-causal-dilated", weights=(2, 0)),
+    case(L.Conv2D, {"filters": 2, "kernel_size": 3, "strides": 2}, (2, 7, 6, 2), (2, 3, 2, 2),
+         "conv2d-strides", weights=(2, 0)),
+    case(L.Conv2D, {"filters": 2, "kernel_size": (2, 3), "padding": "same", "dilation_rate": 2, "use_bias": False},
+         (2, 5, 5, 1), (2, 5, 5, 2), "conv2d-same-dilated-no-bias", weights=(1, 0)),
+    case(L.Conv2D, {"filters": 4, "kernel_size": 2, "groups": 2, "activation": "tanh"}, (2, 4, 4, 2),
+         (2, 3, 3, 4), "conv2d-groups", weights=(2, 0)),
+    case(L.Conv2D, {"filters": 2, "kernel_size": 2, "strides": 2}, (2, 4, 4, 1), (2, 2, 2, 2), "conv2d-uint8-input",
+         input_dtype="uint8", weights=(2, 0)),
+    case(L.Conv2DTranspose, {"filters": 3, "kernel_size": 3, "strides": 2, "padding": "same"}, (2, 3, 3, 2),
+         (2, 6, 6, 3), "conv2d-transpose-same", weights=(2, 0)),
+    case(L.Conv2DTranspose, {"filters": 2, "kernel_size": (3, 2), "strides": (2, 1), "output_padding": (1, 0)},
+         (2, 3, 2, 1), (2, 8, 3, 2), "conv2d-transpose-valid-output-padding", weights=(2, 0)),
+    # ---- pooling --------------------------------------------------------------------------------------------
+    case(L.MaxPooling1D, {"pool_size": 2}, (2, 5, 3), (2, 2, 3), "max-pool1d"),
+    case(L.MaxPooling1D, {"pool_size": 3, "strides": 2, "padding": "same"}, (2, 5, 3), (2, 3, 3),
+         "max-pool1d-same"),
+    case(L.AveragePooling1D, {"pool_size": 2, "strides": 1}, (2, 4, 3), (2, 3, 3), "avg-pool1d"),
+    case(L.AveragePooling1D, {"pool_size": 3, "strides": 2, "padding": "same"}, (2, 5, 3), (2, 3, 3),
+         "avg-pool1d-same"),
+    case(L.MaxPooling2D, {"pool_size": 2}, (2, 5, 4, 2), (2, 2, 2, 2), "max-pool2d"),
+    case(L.MaxPooling2D, {"pool_size": (2, 3), "strides": 2, "padding": "same"}, (2, 5, 4, 2), (2, 3, 2, 2),
+         "max-pool2d-same"),
+    case(L.AveragePooling2D, {"pool_size": 2}, (2, 4, 4, 2), (2, 2, 2, 2), "avg-pool2d"),
+    case(L.AveragePooling2D, {"pool_size": 3, "strides": 2, "padding": "same"}, (2, 5, 5, 1), (2, 3, 3, 1),
+         "avg-pool2d-same"),
+    case(L.GlobalMaxPooling1D, {}, (2, 4, 3), (2, 3), "global-max-pool1d"),
+    case(L.GlobalAveragePooling1D, {"keepdims": True}, (2, 4, 3), (2, 1, 3), "global-avg-pool1d-keepdims"),
+    case(L.GlobalMaxPooling2D, {"keepdims": True}, (2, 3, 3, 2), (2, 1, 1, 2), "global-max-pool2d-keepdims"),
+    case(L.GlobalAveragePooling2D, {}, (2, 3, 3, 2), (2, 2), "global-avg-pool2d"),
+    # ---- normalization ----------------------------------------------------------------------------------------
+    case(L.BatchNormalization, {}, (4, 3), (4, 3), "batchnorm-rank2", weights=(2, 2), masking=True),
+    case(L.BatchNormalization, {"momentum": 0.9}, (2, 3, 3, 2), (2, 3, 3, 2), "batchnorm-rank4", weights=(2, 2),
+         masking=True),
+    case(L.BatchNormalization, {"axis": 1, "center": False}, (2, 3, 4), (2, 3, 4), "batchnorm-axis1-no-center",
+         weights=(1, 2), masking=True),
+    case(L.BatchNormalization, {}, (3, 4, 2), (3, 4, 2), "batchnorm-rank3-masked", weights=(2, 2),
+         masking=True),
+    # ---- merging ----------------------------------------------------------------------------------------------
+    case(L.Add, {}, [(2, 3, 4), (2, 3, 4), (2, 3, 4)], (2, 3, 4), "add-3-inputs", masking=True),
+    case(L.Add, {}, [(2, 3, 4), (2, 1, 4)], (2, 3, 4), "add-broadcast", masking=True),
+    case(L.Subtract, {}, MERGE_2, (2, 3, 4), "subtract", masking=True),
+    case(L.Multiply, {}, MERGE_2, (2, 3, 4), "multiply", masking=True),
+    case(L.Average, {}, MERGE_2, (2, 3, 4), "average", masking=True),
+    case(L.Maximum, {}, MERGE_2, (2, 3, 4), "maximum", masking=True),
+    case(L.Minimum, {}, MERGE_2, (2, 3, 4), "minimum", masking=True),
+    case(L.Concatenate, {}, [(2, 3, 4), (2, 3, 2)], (2, 3, 6), "concatenate", masking=True),
+    case(L.Concatenate, {"axis": 1}, [(2, 3, 4), (2, 2, 4)], (2, 5, 4), "concatenate-axis1", masking=True),
+    case(L.Dot, {"axes": 1}, [(2, 4), (2, 4)], (2, 1), "dot-rank2"),
+    case(L.Dot, {"axes": (2, 2), "normalize": True}, [(2, 3, 4), (2, 5, 4)], (2, 3, 5), "dot-normalize"),
+    # ---- spatial reshaping ------------------------------------------------------------------------------------
+    case(L.ZeroPadding1D, {"padding": (1, 2)}, (2, 4, 3), (2, 7, 3), "zero-padding1d"),
+    case(L.ZeroPadding2D, {"padding": ((1, 0), (0, 2))}, (2, 3, 3, 2), (2, 4, 5, 2), "zero-padding2d"),
+    case(L.Cropping1D, {"cropping": (1, 2)}, (2, 5, 3), (2, 2, 3), "cropping1d"),
+    case(L.Cropping2D, {"cropping": ((1, 0), (1, 1))}, (2, 4, 4, 2), (2, 3, 2, 2), "cropping2d"),
+    case(L.UpSampling1D, {"size": 3}, (2, 2, 3), (2, 6, 3), "upsampling1d"),
+    case(L.UpSampling2D, {"size": (2, 1)}, (2, 2, 3, 2), (2, 4, 3, 2), "upsampling2d"),
+    case(L.UpSampling2D, {"size": 2, "interpolation": "bilinear"}, (2, 2, 3, 1), (2, 4, 6, 1),
+         "upsampling2d-bilinear"),
+]
+
+
+@pytest.mark.parametrize("layer_cls, init_kwargs, input_shape, expected, options", CASES)
+def test_layer_contract(layer_cls, init_kwargs, input_shape, expected, options):
+    result = check_layer(layer_cls, init_kwargs, input_shape, expected, **options)
+    assert result["output"].shape == tuple(expected)
+
+
+def test_every_layer_has_a_case():
+    import arena.nn  # noqa: F401  (registers Model and Sequential)
+    skip = {"Model", "Sequential", "InputLayer"}
+    covered = {p.values[0] for p in CASES}
+    missing = sorted(n for n, cls in _registry.items() if n not in skip and cls not in covered)
+    assert not missing, f"layer classes without a check_layer configuration in CASES: {missing}"
