@@ -7,7 +7,14 @@ import pytest
 from arena.callbacks import Callback, LambdaCallback
 from arena.nn import Model, Sequential, load_model
 from arena.nn.layers import Dense, Input
+from arena.nn import training
 from arena.nn.optimizers import SGD
+
+
+@pytest.fixture(autouse=True)
+def donating(monkeypatch):
+    """Donate the train state's buffers even on CPU (as on accelerators): no call may read one after."""
+    monkeypatch.setattr(training, "DONATE_TRAIN_STATE", True)
 
 
 def _gan(fresh):
