@@ -591,3 +591,83 @@ def test_set_weights_syncs_the_training_state():
     fit(model, epochs=1, validation=False)
     model.set_weights(initial)
     assert model.evaluate(x, y, verbose=0)[0] == pytest.approx(loss0)
+
+
+# ---- hardening: outputs after a kill, late keys, non-finite weights ------------------------------------
+def test_csv_logger_widens_for_late_keys_and_drops_replayed_epochs(tmp_path):
+    from arena.callbacks import CSVLogger
+
+    class Owner:
+        stop_training = False
+    path = tmp_path / "progress.csv"
+    log = CSVLogger(path)
+    log.set_model(Owner())
+    log.set_params({"initial_epoch": 0})
+    log.on_train_begin()
+    log.on_epoch_end(0, {"games": 10})                     # random play: no loss yet
+    log.on_epoch_end(1, {"games": 20, "td_loss": 0.5})     # the loss appears
+    log.on_epoch_end(2, {"games": 30, "td_loss": 0.25})
+    log.on_train_end()
+    assert path.read_text().splitlines() == ["epoch,games,td_loss", "0,10.0,NA", "1,20.0,0.5", "2,30.0,0.25"]
+    # A run killed after epoch 2's row but before its checkpoint resumes at epoch 2: the row goes.
+    resumed = CSVLogger(path, append=True)
+    resumed.set_model(Owner())
+    resumed.set_params({"initial_epoch": 2})
+    resumed.on_train_begin()
+    resumed.on_epoch_end(2, {"games": 30, "td_loss": 0.2})
+    resumed.on_train_end()
+    assert path.read_text().splitlines()[1:] == ["0,10.0,NA", "1,20.0,0.5", "2,30.0,0.2"]
+
+
+def test_checkpoint_never_writes_non_finite_weights_over_a_good_file(tmp_path, fresh_session):
+    from arena.callbacks import ModelCheckpoint
+    from arena.nn import load_model
+    m = Sequential([Dense(1, input_shape=(2,))])
+    m.compile("sgd", "mse")
+    path = tmp_path / "m.h5"
+    cb = ModelCheckpoint(path)
+    m.fit(np.ones((4, 2)), np.ones((4, 1)), verbose=0, callbacks=[cb])
+    good = load_model(path).get_weights()
+    m.layers[0].set_weights([np.full((2, 1), np.nan), np.zeros(1)])
+    with pytest.warns(RuntimeWarning, match="not finite"):
+        m.fit(np.ones((4, 2)), np.ones((4, 1)), verbose=0, callbacks=[cb])
+    for a, b in zip(load_model(path).get_weights(), good):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_best_checkpoint_keeps_its_score_across_a_resume(tmp_path, fresh_session):
+    from arena.callbacks import ModelCheckpoint
+
+    class Owner:
+        stop_training = False
+        callback_state = {}
+        saved = []
+
+        def save(self, path):
+            self.saved.append(path)
+    owner = Owner()
+    cb = ModelCheckpoint(tmp_path / "best.h5", monitor="score", mode="max", save_best_only=True)
+    cb.set_model(owner)
+    cb.set_params({"initial_epoch": 0})
+    cb.on_train_begin()
+    cb.on_epoch_end(0, {"score": 5.0})
+    assert owner.callback_state == {f"ModelCheckpoint:{tmp_path / 'best.h5'}:best": 5.0} and len(owner.saved) == 1
+    again = ModelCheckpoint(tmp_path / "best.h5", monitor="score", mode="max", save_best_only=True)
+    again.set_model(owner)  # the resumed run's callback: same file, state restored from the checkpoint
+    again.set_params({"initial_epoch": 1})
+    again.on_train_begin()
+    again.on_epoch_end(1, {"score": 3.0})  # worse than the recorded best: the best file stays
+    assert len(owner.saved) == 1 and again.best == 5.0
+
+
+def test_tensorboard_purges_events_a_killed_run_wrote_past_the_resume_point(tmp_path, fresh_session):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from arena.callbacks import TensorBoard
+    m = Sequential([Dense(1, input_shape=(2,))])
+    m.compile("sgd", "mse")
+    x, y = np.ones((4, 2)), np.ones((4, 1))
+    m.fit(x, y, epochs=3, verbose=0, callbacks=[TensorBoard(tmp_path)])   # epochs 0-2, killed after 2 ...
+    m.fit(x, y, epochs=4, initial_epoch=2, verbose=0, callbacks=[TensorBoard(tmp_path)])  # ... resumed at 2
+    acc = EventAccumulator(str(tmp_path / "train"))
+    acc.Reload()
+    assert [e.step for e in acc.Scalars("epoch_loss")] == [0, 1, 2, 3]

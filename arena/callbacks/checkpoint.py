@@ -1,5 +1,8 @@
 """ModelCheckpoint: save the model (or its weights) every epoch, every N batches, or when it improves."""
 import os
+import warnings
+
+import numpy as np
 
 from arena.callbacks._monitor import MissingKeyWarner, as_number, check_int, make_monitor
 from arena.callbacks.base import Callback, to_float
@@ -53,6 +56,21 @@ class ModelCheckpoint(Callback):
         self._check_owner()
         self._missing.reset()
         self._batches_since_save = 0
+        if self.save_best_only and (self.params or {}).get("initial_epoch"):
+            # A resumed run goes on from the best score the checkpoint recorded, so the best model
+            # file is never replaced by a worse one after a restart.
+            saved = as_number(self._callback_state().get(self._state_key))
+            if saved is not None:
+                self.best = saved
+
+    @property
+    def _state_key(self):
+        return f"ModelCheckpoint:{self.filepath}:best"
+
+    def _callback_state(self):
+        """``owner.callback_state``: a dict the owner saves in its checkpoints (agents), else a dummy."""
+        state = getattr(self.model, "callback_state", None)
+        return state if isinstance(state, dict) else {}
 
     def on_epoch_begin(self, epoch, logs=None):
         self._current_epoch = epoch
@@ -76,6 +94,12 @@ class ModelCheckpoint(Callback):
             self._save(epoch, None, logs or {})
 
     # ---- helpers ----------------------------------------------------------------------------
+    def _weights_finite(self):
+        get_weights = getattr(self.model, "get_weights", None)
+        if not callable(get_weights):
+            return True
+        return all(np.all(np.isfinite(w)) for w in get_weights() if np.issubdtype(np.asarray(w).dtype, np.floating))
+
     def _check_owner(self):
         method = "save_weights" if self.save_weights_only else "save"
         if not callable(getattr(self.model, method, None)):
@@ -98,6 +122,7 @@ class ModelCheckpoint(Callback):
 
     def _save(self, epoch, batch, logs):
         where = f"Epoch {epoch + 1}" + (f", batch {batch + 1}" if batch is not None else "")
+        current = None
         if self.save_best_only:
             current = as_number(logs.get(self.monitor))
             if current is None:
@@ -107,15 +132,17 @@ class ModelCheckpoint(Callback):
                 if self.verbose:
                     print(f"\n{where}: {self.monitor} did not improve from {self.best:.5f}")
                 return
-            path = self._file_path(epoch, batch, logs)
-            if self.verbose:
-                print(f"\n{where}: {self.monitor} improved from {self.best:.5f} to {current:.5f}, "
-                      f"saving model to {path}")
+        path = self._file_path(epoch, batch, logs)
+        if not self._weights_finite():
+            warnings.warn(f"ModelCheckpoint: {where}: the weights are not finite (NaN or infinite); {path} is not "
+                          f"written, so the last good checkpoint stays", RuntimeWarning, stacklevel=2)
+            return
+        if self.verbose:
+            print(f"\n{where}: {self.monitor} improved from {self.best:.5f} to {current:.5f}, saving model to {path}"
+                  if self.save_best_only else f"\n{where}: saving model to {path}")
+        if self.save_best_only:
             self.best = current
-        else:
-            path = self._file_path(epoch, batch, logs)
-            if self.verbose:
-                print(f"\n{where}: saving model to {path}")
+            self._callback_state()[self._state_key] = float(current)
         parent = os.path.dirname(path)
         if parent:
             os.makedirs(parent, exist_ok=True)

@@ -49,6 +49,7 @@ class TensorBoard(Callback):
         self._writers = {}
         self._batch_step = 0
         self._last_batch = -1
+        self._purge_step = None
 
     # ---- writers ---------------------------------------------------------------------------
     def _writer(self, sub):
@@ -59,7 +60,7 @@ class TensorBoard(Callback):
             # started within the same second from overwriting each other's file.
             suffix = f".{os.getpid()}.{next(_file_ids)}"
             self._writers[sub] = SummaryWriter(os.path.join(self.log_dir, sub) if sub else self.log_dir,
-                                               filename_suffix=suffix)
+                                               filename_suffix=suffix, purge_step=self._purge_step)
         return self._writers[sub]
 
     def _scalar(self, sub, tag, value, step):
@@ -88,8 +89,21 @@ class TensorBoard(Callback):
         iterations = getattr(self.model, "iterations", None)
         if isinstance(iterations, (int, np.integer)) and not isinstance(iterations, bool):
             self._batch_step = int(iterations)
+        self._purge_step = self._resume_step()
         if self.write_graph:
             self._write_model_text()
+
+    def _resume_step(self):
+        """Where a resumed run (``initial_epoch`` > 0) starts on this log's step axis: TensorBoard then
+        hides the events a killed run wrote at or after it (``purge_step``), so no epoch shows twice.
+        Agents log against their ``global_step``; models against the epoch (batch scalars count
+        optimizer steps on another axis, so a run logging them is not purged)."""
+        if not (self.params or {}).get("initial_epoch"):
+            return None
+        step = getattr(self.model, "global_step", None)
+        if isinstance(step, (int, np.integer)) and not isinstance(step, bool):
+            return int(step)
+        return int(self.params["initial_epoch"]) if self.update_freq == "epoch" else None
 
     def on_epoch_begin(self, epoch, logs=None):
         self._last_batch = -1

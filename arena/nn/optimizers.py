@@ -7,6 +7,9 @@ rule with its learning rate injected as a hyperparameter (so callbacks can read
 and change it), and Keras' ``decay`` (lr / (1 + decay * iterations)).
 ``learning_rate`` may also be an optax schedule.
 """
+import math
+import numbers
+
 import jax
 import jax.numpy as jnp
 import optax
@@ -30,9 +33,10 @@ class Optimizer:
                  lr=None, **hyper):
         if lr is not None:  # Keras 2 spelling
             learning_rate = lr
-        if not callable(learning_rate) and (not isinstance(learning_rate, (int, float)) or learning_rate < 0):
-            raise ValueError(f"{type(self).__name__}: learning_rate must be a non-negative number or an optax "
-                             f"schedule; got {learning_rate!r}")
+        if not callable(learning_rate) and (isinstance(learning_rate, bool) or not isinstance(
+                learning_rate, numbers.Real) or not math.isfinite(learning_rate) or learning_rate < 0):
+            raise ValueError(f"{type(self).__name__}: learning_rate must be a finite non-negative number or an "
+                             f"optax schedule; got {learning_rate!r}")
         self.learning_rate = learning_rate
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
         self.decay = float(decay)

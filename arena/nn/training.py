@@ -15,6 +15,7 @@ shared by several models (a GAN's discriminator) are always current.
 ``fit`` is a thin client of the one loop (:mod:`arena.loop`): it supplies the index batches and the
 compiled step.
 """
+import warnings
 from typing import NamedTuple
 
 import jax
@@ -27,6 +28,9 @@ from arena.nn import metrics as metrics_mod
 from arena.nn import optimizers
 from arena.nn.layers.base import as_list as _as_list
 from arena.nn.update import make_update
+
+
+MAX_STEPS_PER_EXECUTION = 32  # compile(steps_per_execution=...) above this is capped, with a warning
 
 
 class TrainState(NamedTuple):
@@ -128,9 +132,17 @@ class TrainingMixin:
             self.optimizer = optimizers.get(optimizer)
         self.loss = loss
         self._compile_args = dict(loss=loss, metrics=metrics, loss_weights=loss_weights)
+        if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, (int, np.integer)) or \
+                steps_per_execution < 1:
+            raise ValueError(f"compile: steps_per_execution must be an integer >= 1; got {steps_per_execution!r}")
+        if steps_per_execution > MAX_STEPS_PER_EXECUTION:
+            # The steps are unrolled in one compiled function: 50 take a minute to compile, 200 never
+            # finish. The results do not depend on it, so a cap changes nothing but the compile time.
+            warnings.warn(f"compile: steps_per_execution={steps_per_execution} is capped at "
+                          f"{MAX_STEPS_PER_EXECUTION} (the steps are unrolled: compiling more takes minutes)",
+                          stacklevel=2)
+            steps_per_execution = MAX_STEPS_PER_EXECUTION
         self.steps_per_execution = int(steps_per_execution)
-        if self.steps_per_execution < 1:
-            raise ValueError(f"compile: steps_per_execution must be >= 1; got {steps_per_execution!r}")
         self.compiled = True
         self._train_state = None
         self._fns = None
@@ -387,9 +399,17 @@ class TrainingMixin:
         for i, (a, name, shape) in enumerate(zip(arrays, names, shapes)):
             # JAX arrays stay where they are (no copy back to the host and over again).
             a = a if isinstance(a, jax.Array) else np.asarray(a)
+            if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+                raise ValueError(f"Model '{self.name}': {what} '{name}' must hold numbers; got an array of dtype "
+                                 f"{a.dtype} (shape {a.shape}). Convert text or objects to numbers first")
+            if a.ndim == 0:
+                raise ValueError(f"Model '{self.name}': {what} '{name}' must be an array with a batch axis; "
+                                 f"got a scalar {a!r}")
             if a.dtype == np.float64 or a.dtype == bool:
                 a = a.astype(np.float32)
             is_sparse = sparse is not None and sparse[i]
+            if is_sparse and what == "target":
+                _check_class_labels(self, name, a, shape)
             if what == "input" or not is_sparse:
                 ok = a.ndim == len(shape) and all(e is None or e == d for e, d in zip(shape[1:], a.shape[1:]))
                 if not ok:
@@ -412,6 +432,8 @@ class TrainingMixin:
         self._ensure_built_for(x)
         xs = self._standardize(x, self.input_names, [t.shape for t in self.inputs], "input")
         n = xs[0].shape[0]
+        if n == 0:
+            raise ValueError(f"Model '{self.name}': the data has no rows (x has shape {xs[0].shape})")
         ys, sws = None, None
         if y is not None:
             sparse = [fn is losses_mod.sparse_categorical_crossentropy for fn in self._losses]
@@ -429,18 +451,32 @@ class TrainingMixin:
         sw_list = (sample_weight if isinstance(sample_weight, (list, tuple)) else
                    [sample_weight.get(k) for k in self.output_names] if isinstance(sample_weight, dict) else
                    [sample_weight] * len(ys))
+        if class_weight is not None and not isinstance(class_weight, dict):
+            raise ValueError(f"Model '{self.name}': class_weight must be a dict {{class index: weight}} (or, for "
+                             f"several outputs, {{output name: dict}}); got {type(class_weight).__name__}")
         for i, y in enumerate(ys):
             if sw_list[i] is None and class_weight is None:
                 sws.append(None)  # unweighted: the loss is a plain mean
                 continue
             w = np.ones(n, np.float32)
             if sw_list[i] is not None:
-                s = np.asarray(sw_list[i], np.float32)
+                try:
+                    s = np.asarray(sw_list[i], np.float32)
+                except (TypeError, ValueError):
+                    raise ValueError(f"Model '{self.name}': sample_weight must be numbers; got "
+                                     f"{type(sw_list[i]).__name__}") from None
                 if s.shape != (n,):
                     raise ValueError(f"Model '{self.name}': sample_weight must have shape ({n},); got {s.shape}")
+                if not np.all(np.isfinite(s)) or np.any(s < 0):
+                    raise ValueError(f"Model '{self.name}': sample weights must be finite and >= 0; got "
+                                     f"{'a negative one' if np.any(s < 0) else 'a NaN or infinite one'}")
                 w = w * s
             if class_weight is not None:
                 cw = class_weight.get(self.output_names[i], class_weight) if len(ys) > 1 else class_weight
+                bad = {k: v for k, v in cw.items() if not isinstance(v, (int, float, np.number)) or not
+                       np.isfinite(v) or v < 0}
+                if bad:
+                    raise ValueError(f"Model '{self.name}': class weights must be finite numbers >= 0; got {bad}")
                 y = np.asarray(y)
                 labels = y.argmax(-1) if (y.ndim > 1 and y.shape[-1] > 1) else y.reshape(n, -1)[:, 0].round()
                 w = w * np.array([cw.get(int(c), 1.0) for c in labels], np.float32)
@@ -462,11 +498,15 @@ class TrainingMixin:
         if nb_epoch is not None:
             epochs = nb_epoch
         self._require_compiled("fit")
-        batch_size = 32 if batch_size is None else int(batch_size)
-        if batch_size <= 0:
-            raise ValueError(f"fit: batch_size must be a positive integer; got {batch_size}")
-        if not 0.0 <= validation_split < 1.0:
-            raise ValueError(f"fit: validation_split must be in [0, 1); got {validation_split}")
+        batch_size = _positive_batch_size(batch_size, "fit")
+        epochs = _count(epochs, "epochs")
+        initial_epoch = _count(initial_epoch, "initial_epoch")
+        validation_freq = _count(validation_freq, "validation_freq", minimum=1)
+        if steps_per_epoch is not None:
+            steps_per_epoch = _count(steps_per_epoch, "steps_per_epoch", minimum=1)
+        if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.number)) or \
+                not 0.0 <= validation_split < 1.0:
+            raise ValueError(f"fit: validation_split must be a number in [0, 1); got {validation_split!r}")
         xs, ys, sws, n = self._prepare(x, y, sample_weight, class_weight)
         if ys is None:
             raise ValueError(f"Model '{self.name}'.fit needs targets y")
@@ -477,11 +517,12 @@ class TrainingMixin:
             val = self._prepare(*validation_data[:2], validation_data[2] if len(validation_data) == 3 else None)
         elif validation_split:
             split = int(n * (1.0 - validation_split))  # Keras: the last rows, before shuffling
+            if split == 0 or split == n:
+                raise ValueError(f"fit: validation_split={validation_split} of {n} rows leaves "
+                                 f"{'no rows to train on' if split == 0 else 'no validation rows'}")
             train, rest = slice(None, split), slice(split, None)
             val = (_rows(xs, rest), _rows(ys, rest), _rows(sws, rest), n - split)
             xs, ys, sws, n = _rows(xs, train), _rows(ys, train), _rows(sws, train), split
-        if validation_freq is not None and (not isinstance(validation_freq, (int, np.integer)) or validation_freq < 1):
-            raise ValueError(f"fit: validation_freq must be a positive integer; got {validation_freq!r}")
         self._take_weights()
         try:
             task = _FitTask(self, xs, ys, sws, n, batch_size, shuffle, val, validation_freq, steps_per_epoch)
@@ -578,6 +619,34 @@ class TrainingMixin:
         xs, ys, sws, n = self._prepare(x, y, sample_weight)
         logs = self._evaluate_arrays(self.params, self.state, _on_device(xs, ys, sws), n, max(n, 1))
         return _values(logs, self.metrics_names)
+
+
+def _count(value, what, minimum=0):
+    """An integer argument >= ``minimum`` (Python or numpy int, not bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"fit: {what} must be an integer >= {minimum}; got {value!r}")
+    return int(value)
+
+
+def _check_class_labels(model, name, y, output_shape):
+    """Sparse categorical targets are class indices 0..classes-1 (out-of-range labels give NaN or wrap
+    around inside the compiled loss, fractional ones are truncated: say so here instead)."""
+    classes = output_shape[-1]
+    if y.ndim == len(output_shape) and y.shape[-1] == classes and classes and classes > 1:
+        raise ValueError(f"Model '{model.name}': target '{name}' of shape {y.shape} looks one-hot, but the loss "
+                         f"sparse_categorical_crossentropy takes class indices of shape {y.shape[:-1]}: use "
+                         f"loss='categorical_crossentropy', or y.argmax(-1)")
+    labels = np.asarray(y)
+    if labels.size == 0 or classes is None:
+        return
+    if np.issubdtype(labels.dtype, np.floating) and (not np.all(np.isfinite(labels)) or
+                                                      np.any(labels != np.round(labels))):
+        raise ValueError(f"Model '{model.name}': target '{name}' holds non-integer class labels (e.g. "
+                         f"{labels[labels != np.round(labels)].ravel()[:1]}); sparse labels are class indices")
+    low, high = labels.min(), labels.max()
+    if low < 0 or high >= classes:
+        raise ValueError(f"Model '{model.name}': target '{name}' holds class labels from {int(low)} to {int(high)}; "
+                         f"output '{name}' has {classes} classes, so labels must be in 0..{classes - 1}")
 
 
 def _positive_batch_size(batch_size, what):
