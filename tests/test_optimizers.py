@@ -284,5 +284,5 @@ def test_unknown_optimizer_is_a_clear_error():
     model = Sequential([Dense(1, input_shape=(2,))])
     with pytest.raises(ValueError, match=r"Unknown optimizer 'sgdd'"):
         model.compile(optimizer="sgdd", loss="mse")
-    with pytest.raises(ValueError, match=r"learning_rate must be a non-negative number"):
+    with pytest.raises(ValueError, match=r"learning_rate must be a finite non-negative number"):
         optimizers.SGD(learning_rate=-1.0)

@@ -5,6 +5,9 @@ nested dict keyed by layer name, ``{"dense_1": {"kernel": ..., "bias": ...}}``,
 which is also the HDF5 layout. The forward pass ``apply`` is pure. Training
 (compile/fit/evaluate/predict) lives in :mod:`arena.nn.training`.
 """
+import collections
+import heapq
+
 import jax
 import numpy as np
 
@@ -271,37 +274,82 @@ class Model(TrainingMixin, Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            raise ValueError(f"a functional Model config must be a dict with a list of 'layers'; got "
+                             f"{str(config)[:120]}")
+        where = f"Model config '{config.get('name')}'"
         layers, created = {}, {}
-        for spec in config["layers"]:
+        for n, spec in enumerate(config["layers"]):
+            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+                raise ValueError(f"{where}: layer entry {n} must be a dict with a 'name'; got {str(spec)[:120]}")
+            if spec["name"] in layers:
+                raise ValueError(f"{where}: two layers are named {spec['name']!r}")
             layers[spec["name"]] = deserialize_layer(spec, custom_objects)
-        pending = [(spec["name"], i, node) for spec in config["layers"]
-                   for i, node in enumerate(spec.get("inbound_nodes", []))]
+        pending = []
+        for spec in config["layers"]:
+            nodes = spec.get("inbound_nodes", [])
+            if not isinstance(nodes, list):
+                raise ValueError(f"{where}: layer {spec['name']!r} has inbound_nodes {str(nodes)[:80]}; expected a "
+                                 f"list")
+            for i, node in enumerate(nodes):
+                if not isinstance(node, list) or not node:
+                    raise ValueError(f"{where}: layer {spec['name']!r} has an inbound node {str(node)[:80]}; expected "
+                                     f"a list of [layer name, node index, tensor index, call arguments]")
+                for ref in node:
+                    _check_ref(ref, layers, where, f"layer {spec['name']!r} takes an input from")
+                pending.append((spec["name"], i, node))
         for name, layer in layers.items():
             if isinstance(layer, InputLayer):
                 created[(name, 0)] = [layer.output]
-        while pending:
-            progressed = False
-            for item in list(pending):
-                name, i, node = item
-                if any((ref[0], ref[1]) not in created for ref in node):
-                    continue
-                # Only process a layer's nodes in order (shared layers keep their node indices).
-                if i > 0 and (name, i - 1) not in created:
-                    continue
-                inputs = [created[(ref[0], ref[1])][ref[2]] for ref in node]
-                kwargs = node[0][3] if len(node[0]) > 3 and node[0][3] else {}
-                if not isinstance(kwargs, dict):
-                    raise ValueError(f"Model config '{config.get('name')}': layer {name!r} has call arguments "
-                                     f"{kwargs!r}; expected a dict")
-                out = layers[name](inputs if len(inputs) > 1 else inputs[0], **kwargs)
-                created[(name, i)] = _as_list(out)
-                pending.remove(item)
-                progressed = True
-            if not progressed:
-                raise ValueError(f"Model config '{config.get('name')}' has inbound nodes that can never be "
-                                 f"resolved: {[(n, i) for n, i, _ in pending]}")
-        ins = [created[(r[0], r[1])][r[2]] for r in config["input_layers"]]
-        outs = [created[(r[0], r[1])][r[2]] for r in config["output_layers"]]
+
+        def make(name, i, node):
+            inputs = [_ref_tensor(created, ref, where) for ref in node]
+            kwargs = node[0][3] if len(node[0]) > 3 and node[0][3] else {}
+            if not isinstance(kwargs, dict):
+                raise ValueError(f"Model config '{config.get('name')}': layer {name!r} has call arguments "
+                                 f"{kwargs!r}; expected a dict")
+            out = layers[name](inputs if len(inputs) > 1 else inputs[0], **kwargs)
+            created[(name, i)] = _as_list(out)
+
+        # Sweeps through the pending nodes in config order, each node once its inputs exist (and, for a
+        # shared layer, its previous node: node indices stay as stored). Heaps keep this linear-ish in
+        # the number of nodes (a hostile config of many layers in reverse order costs no n**2 sweeps).
+        waiting = collections.defaultdict(list)   # (layer, node index) -> pending items waiting for it
+        missing = {}
+        this_sweep, next_sweep = [], []
+        for idx, (name, i, node) in enumerate(pending):
+            needs = {(ref[0], ref[1]) for ref in node} | ({(name, i - 1)} if i > 0 else set())
+            needs = {k for k in needs if k not in created}
+            missing[idx] = len(needs)
+            for k in needs:
+                waiting[k].append(idx)
+            if not needs:
+                heapq.heappush(this_sweep, idx)
+        done = 0
+        while this_sweep or next_sweep:
+            if not this_sweep:
+                this_sweep, next_sweep = next_sweep, []
+            pos = heapq.heappop(this_sweep)
+            name, i, node = pending[pos]
+            make(name, i, node)
+            done += 1
+            for idx in waiting.pop((name, i), []):
+                missing[idx] -= 1
+                if missing[idx] == 0:
+                    heapq.heappush(this_sweep if idx > pos else next_sweep, idx)
+        if done < len(pending):
+            left = [(pending[k][0], pending[k][1]) for k in sorted(missing) if missing[k] > 0]
+            raise ValueError(f"Model config '{config.get('name')}' has inbound nodes that can never be "
+                             f"resolved: {left[:20]}")
+        for key in ("input_layers", "output_layers"):
+            refs = config.get(key)
+            if not isinstance(refs, list) or not refs:
+                raise ValueError(f"{where}: '{key}' must be a non-empty list of [layer name, node index, tensor "
+                                 f"index]")
+            for ref in refs:
+                _check_ref(ref, layers, where, f"'{key}' names")
+        ins = [_ref_tensor(created, r, where) for r in config["input_layers"]]
+        outs = [_ref_tensor(created, r, where) for r in config["output_layers"]]
         return cls(inputs=ins if len(ins) > 1 else ins[0], outputs=outs if len(outs) > 1 else outs[0],
                    name=config.get("name"), trainable=config.get("trainable", True))
 
@@ -374,6 +422,28 @@ def _runtime_moves(layer, old, new):
     subs = {l.name: l for l in layer._sublayers}
     return {k: (_runtime_moves(subs[k], v, new[k]) if k in subs else new[k] if k in runtime else v)
             for k, v in old.items()}
+
+
+def _check_ref(ref, layers, where, what):
+    """A config's tensor reference ``[layer name, node index, tensor index, ...]``, checked."""
+    if not isinstance(ref, (list, tuple)) or len(ref) < 3 or not isinstance(ref[0], str) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in ref[1:3]):
+        raise ValueError(f"{where}: {what} {str(ref)[:80]}, which is not a reference [layer name, node index, "
+                         f"tensor index]")
+    if ref[0] not in layers:
+        raise ValueError(f"{where}: {what} layer {ref[0]!r}, which the config does not define")
+
+
+def _ref_tensor(created, ref, where):
+    key = (ref[0], ref[1])
+    if key not in created:
+        raise ValueError(f"{where}: layer {ref[0]!r} has no node {ref[1]} (a reference to a call that the config "
+                         f"does not make)")
+    outs = created[key]
+    if ref[2] >= len(outs):
+        raise ValueError(f"{where}: layer {ref[0]!r} node {ref[1]} has {len(outs)} output(s); the config refers to "
+                         f"output {ref[2]}")
+    return outs[ref[2]]
 
 
 def _count(params, mask, want):
@@ -464,6 +534,8 @@ class Sequential(Model):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         specs = config["layers"] if isinstance(config, dict) else config
+        if not isinstance(specs, list):
+            raise ValueError(f"a Sequential config must hold a list of layers; got {str(specs)[:120]}")
         model = cls(name=config.get("name") if isinstance(config, dict) else None,
                     trainable=config.get("trainable", True) if isinstance(config, dict) else True)
         for spec in specs:
@@ -473,11 +545,18 @@ class Sequential(Model):
 
 def deserialize_layer(spec, custom_objects=None):
     """Build a layer (or a nested model) from ``{"class_name", "config"}``."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str) or "config" not in spec:
+        raise ValueError(f"a layer spec must be a dict with a 'class_name' (a string) and a 'config'; got "
+                         f"{str(spec)[:120]}")
     class_name = spec["class_name"]
     if class_name == "Functional":
         class_name = "Model"
     layer_cls = get_layer_class(class_name, custom_objects)
     config = spec["config"]
+    if not isinstance(config, (dict, list)) or (isinstance(config, list) and class_name != "Sequential"):
+        raise ValueError(f"layer spec {class_name}: its config must be a dict; got {str(config)[:120]}")
+    if not isinstance(layer_cls, type) or not issubclass(layer_cls, Layer):
+        raise ValueError(f"{class_name!r} in custom_objects is not a Layer class")
     if issubclass(layer_cls, Model) or class_name == "Lambda":
         return layer_cls.from_config(config, custom_objects=custom_objects)
     try:

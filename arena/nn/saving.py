@@ -29,6 +29,15 @@ state when possible (otherwise a warning and a fresh optimizer state).
 
 Loading never runs code from a file and never unpickles: a Lambda layer is rebuilt only from a
 function you pass in ``custom_objects``; an unknown layer class is an error naming it.
+
+Loading treats a file as untrusted: only objects stored in the file itself are read (no soft or
+external links, no external raw storage, no virtual datasets: :mod:`arena.io`); the model is first
+built from its config abstractly (shapes only, no memory; one weight may have at most
+``MAX_WEIGHT_ELEMENTS`` elements), every stored dataset's shape and dtype is checked against it from
+the file's metadata, and only then are the stored arrays read, never a random initialisation first.
+A damaged config is a ``ValueError`` naming the file; a damaged training config loads the model
+uncompiled with a warning; a file asking for more than ``MAX_STEPS_PER_EXECUTION`` steps per
+execution is capped with a warning.
 """
 import json
 import os
@@ -41,10 +50,13 @@ import jax.numpy as jnp
 import numpy as np
 
 import arena
-from arena.io import atomic_h5, open_h5, read_pytree, write_pytree
+from arena.io import (UnsafeFileError, atomic_h5, has_child, is_numeric_dtype, open_h5, read_pytree, safe_child,
+                      write_pytree)
 from arena.nn import losses as losses_mod
 from arena.nn import optimizers
-from arena.nn.layers.base import get_layer_class, snake_case
+from arena.nn import training as training_mod
+from arena.nn.layers.base import (abstract_weight_names, abstract_weights, get_layer_class, materialize_runtime_state,
+                                  materialize_weights, snake_case)
 from arena.nn.layers.core import InputLayer
 from arena.nn.model import Model, deserialize_layer
 from arena.utils.signature import accepted_arguments
@@ -130,6 +142,12 @@ def _value(leaf, w):
     return np.asarray(leaf.params[w] if w in leaf.params else leaf.state[w])
 
 
+def _spec(leaf, w):
+    """``(shape, dtype)`` of a weight, also of an abstract one (a ShapeDtypeStruct)."""
+    v = leaf.params[w] if w in leaf.params else leaf.state[w]
+    return tuple(np.shape(v)), np.dtype(getattr(v, "dtype", np.float32))
+
+
 def _write_weights(group, layers):
     """Keras 2's per-layer weight groups into ``group`` (the ``model_weights`` group or a weights file)."""
     _write_names(group, "layer_names", [l.name for l in layers])
@@ -182,30 +200,41 @@ def _plan_layer(layer, group, source, file_layer, skip_mismatch, plan):
     order = _match_by_name([e[0] for e in entries], names) or list(range(len(names)))
     values = {}
     for (name, leaf, w, _), i in zip(entries, order):
-        if names[i] not in group:
+        if not has_child(group, names[i]):
             raise ValueError(f"{source}: the file's layer '{file_layer}' lists weight '{names[i]}' but holds no "
                              f"such dataset (the file is damaged)")
-        data = group[names[i]][()]
-        want = _value(leaf, w).shape
-        if data.shape != want:
-            where = f"layer '{layer.name}' ({kind})" + (f", inner layer '{leaf.name}'" if leaf is not layer else "")
+        ds = safe_child(group, names[i], f"a weight of layer '{file_layer}'")
+        if not isinstance(ds, h5py.Dataset):
+            raise ValueError(f"{source}: the file's '{file_layer}/{names[i]}' is a group, not a weight (damaged file)")
+        # Shape and dtype from the metadata, before anything is read (a small file may declare gigabytes).
+        want, want_dtype = _spec(leaf, w)
+        where = f"layer '{layer.name}' ({kind})" + (f", inner layer '{leaf.name}'" if leaf is not layer else "")
+        if ds.shape != want:
             msg = (f"{source}: {where} weight '{w}' expects shape {want}; the file's '{file_layer}/{names[i]}' has "
-                   f"shape {data.shape}. The file was saved from a different architecture")
+                   f"shape {ds.shape}. The file was saved from a different architecture")
             if skip_mismatch:
                 warnings.warn(msg + "; skipped", stacklevel=4)
                 return
             raise ValueError(msg)
-        values.setdefault(id(leaf), (leaf, {}))[1][w] = data
+        if not is_numeric_dtype(ds.dtype) or (ds.dtype.kind == "c" and want_dtype.kind != "c"):
+            raise ValueError(f"{source}: {where} weight '{w}' holds {want_dtype} numbers; the file's "
+                             f"'{file_layer}/{names[i]}' holds {ds.dtype} (damaged file)")
+        values.setdefault(id(leaf), (leaf, {}))[1][w] = ds
     plan.update(values)
 
 
 def _load_weights_group(model, group, source, by_name=False, skip_mismatch=False):
     """Load Keras-layout weight groups into ``model``; everything is checked before any weight changes."""
     file_layers = _read_names(group, "layer_names")
-    missing = [n for n in file_layers if n not in group]
+    missing = [n for n in file_layers if not has_child(group, n)]
     if missing:
-        raise ValueError(f"{source}: layer_names lists {missing}, which the file does not hold (damaged file)")
-    with_weights = [n for n in file_layers if _read_names(group[n], "weight_names")]
+        raise ValueError(f"{source}: layer_names lists {missing[:20]}, which the file does not hold (damaged file)")
+    groups = {n: safe_child(group, n, "a layer's weights") for n in file_layers}
+    not_groups = [n for n, g in groups.items() if not isinstance(g, h5py.Group)]
+    if not_groups:
+        raise ValueError(f"{source}: layer_names lists {not_groups[:20]}, which are datasets, not layer groups "
+                         f"(damaged file)")
+    with_weights = [n for n in file_layers if _read_names(groups[n], "weight_names")]
     layers = [l for l in model.layers if _weight_entries(l)]
     if by_name:
         pairs = [(l, l.name) for l in layers if l.name in file_layers]
@@ -225,8 +254,10 @@ def _load_weights_group(model, group, source, by_name=False, skip_mismatch=False
         pairs = list(zip(layers, with_weights))
     plan = {}
     for layer, name in pairs:
-        _plan_layer(layer, group[name], source, name, skip_mismatch, plan)
-    for leaf, vals in plan.values():
+        _plan_layer(layer, groups[name], source, name, skip_mismatch, plan)
+    # Everything checked: read the arrays (all of them before any weight changes), then set them.
+    arrays = [(leaf, {w: np.asarray(ds[()]) for w, ds in vals.items()}) for leaf, vals in plan.values()]
+    for leaf, vals in arrays:
         leaf.set_weights([vals[w] for w in leaf.weight_names])
 
 
@@ -379,6 +410,9 @@ def translate_keras_config(spec, custom_objects=None):
         (its function is looked up by name in ``custom_objects``; stored code is never run).
     Initializer configs (``{"class_name": "GlorotUniform", "config": {"seed": null}}``) are read as they are.
     """
+    if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
+        raise ValueError(f"a layer spec must be a dict with a 'class_name' (a string) and a 'config'; got "
+                         f"{str(spec)[:120]}")
     spec = {k: v for k, v in spec.items() if k not in _KERAS_SPEC_KEYS}
     class_name = spec["class_name"]
     if class_name == "Functional":
@@ -387,6 +421,8 @@ def translate_keras_config(spec, custom_objects=None):
     if isinstance(config, list):
         config = {"layers": config}
     config = _plain(config)
+    if not isinstance(config, dict):
+        raise ValueError(f"the config of layer spec {class_name} is {str(config)[:80]}; expected a dict")
     if "batch_shape" in config:
         config["batch_input_shape"] = config.pop("batch_shape")
     try:
@@ -394,8 +430,14 @@ def translate_keras_config(spec, custom_objects=None):
     except ValueError:
         cls = None  # unknown: left for deserialize_layer, which names the class and custom_objects
     if "layers" in config and (cls is None or (isinstance(cls, type) and issubclass(cls, Model))):
+        if not isinstance(config["layers"], list):
+            raise ValueError(f"the config of {class_name} {config.get('name')!r} holds 'layers' "
+                             f"{str(config['layers'])[:80]}; expected a list of layer specs")
         layers = []
         for layer in config["layers"]:
+            if not isinstance(layer, dict):
+                raise ValueError(f"the config of {class_name} {config.get('name')!r} holds a layer spec "
+                                 f"{str(layer)[:80]}; expected a dict with 'class_name' and 'config'")
             layer = dict(layer)
             if isinstance(layer.get("inbound_nodes"), list):
                 layer["inbound_nodes"] = [_node_refs(n) if isinstance(n, dict) else n
@@ -430,14 +472,79 @@ def _model_from_spec(spec, custom_objects):
     return deserialize_layer(translate_keras_config(spec, custom_objects), custom_objects)
 
 
+def _parse_json(text):
+    """``json.loads`` with every failure (bad syntax, too deep, a number beyond Python's digit limit,
+    not text) as a ``ValueError`` saying what is wrong."""
+    try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("it nests too deeply to be a config") from None
+    except (TypeError, ValueError) as e:  # JSONDecodeError, UnicodeDecodeError and the int digit limit are ValueErrors
+        raise ValueError(f"it is not valid JSON ({e})") from None
+
+
+_CONFIG_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError, OverflowError)
+
+
+def _describe(e):
+    """A config error as a sentence (a bare KeyError says only ``'layers'``)."""
+    if isinstance(e, RecursionError):
+        return "it nests too deeply"
+    if isinstance(e, KeyError):
+        return f"a required entry {e.args[0]!r} is missing or refers to something the config does not define"
+    if isinstance(e, OverflowError):
+        return f"a number in it is too large ({e})"
+    if isinstance(e, (TypeError, AttributeError, IndexError)):
+        return f"an entry has the wrong type or length ({e})"
+    return str(e)
+
+
+MAX_CONFIG_LAYERS = 10_000  # layers (nested models' too) one config may define: building takes ~1 ms each
+
+
+def _count_layers(spec):
+    """How many layer specs a config defines, nested models included (iterative: no recursion limit)."""
+    count, todo = 0, [spec]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("layers"), list):
+                count += len(node["layers"])
+            elif isinstance(node.get("config"), list):  # Keras 2.0's Sequential: a bare list of layers
+                count += len(node["config"])
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    return count
+
+
+def _build_model(spec, custom_objects):
+    """The model of a config, built abstractly (shapes only: no memory, sizes bounded)."""
+    n = _count_layers(spec)
+    if n > MAX_CONFIG_LAYERS:
+        raise ValueError(f"the config defines {n:,} layers; Arena builds at most {MAX_CONFIG_LAYERS:,} from a "
+                         f"config (a damaged or hostile file?)")
+    with abstract_weights():
+        return _model_from_spec(spec, custom_objects)
+
+
 def model_from_json(json_string, custom_objects=None):
     """Rebuild an (uncompiled, freshly initialised) model from :func:`model_to_json` output or Keras'
     ``model.to_json()``. Custom layers and Lambda functions come from ``custom_objects``."""
     try:
-        spec = json.loads(json_string)
-    except (TypeError, json.JSONDecodeError) as e:
-        raise ValueError(f"model_from_json: not valid JSON ({e})") from None
-    return _model_from_spec(spec, custom_objects)
+        spec = _parse_json(json_string)
+    except ValueError as e:
+        raise ValueError(f"model_from_json: {e}") from None
+    try:
+        model = _build_model(spec, custom_objects)
+    except _CONFIG_ERRORS as e:
+        raise ValueError(f"model_from_json: cannot build the model: {_describe(e)}") from (
+            None if isinstance(e, RecursionError) else e)
+    materialize_weights(model)
+    materialize_runtime_state(model)
+    return model
 
 
 # ---- model files: reading --------------------------------------------------------------------------
@@ -478,14 +585,24 @@ _KERAS_OPT_OFF = {"weight_decay": (None, 0, 0.0), "use_ema": (False,), "ema_mome
 
 
 def _optimizer_from_config(oc, custom_objects):
+    if not isinstance(oc, dict):
+        raise _Unmappable(f"the optimizer config is a {type(oc).__name__}, not a dict")
     name = str(oc.get("class_name", ""))
     name = name.split(">")[-1]  # Keras 2.11+ registers its optimizers as "Custom>Adam"
-    config = dict(oc.get("config") or {})
+    config = oc.get("config") or {}
+    if not isinstance(config, dict):
+        raise _Unmappable(f"the optimizer config of {name!r} is not a dict")
+    config = dict(config)
     if custom_objects and name in custom_objects:
         obj = custom_objects[name]
-        if isinstance(obj, type) and issubclass(obj, optimizers.Optimizer):
-            return obj.from_config(config)
-        return optimizers.get(obj)
+        try:
+            if isinstance(obj, type) and issubclass(obj, optimizers.Optimizer):
+                return obj.from_config(config)
+            return optimizers.get(obj)
+        except (TypeError, ValueError) as e:
+            raise _Unmappable(f"optimizer {name!r} cannot be rebuilt from the file's settings ({e})") from None
+    if not isinstance(config, dict):
+        raise _Unmappable(f"the optimizer config of {name!r} is not a dict")
     cls = {c.__name__.lower(): c for c in (optimizers.SGD, optimizers.RMSprop, optimizers.Adam, optimizers.Adamax,
                                            optimizers.Nadam, optimizers.Adagrad, optimizers.Adadelta)}.get(name.lower())
     if cls is None:
@@ -503,7 +620,14 @@ def _optimizer_from_config(oc, custom_objects):
     unknown = sorted(k for k in config if k not in accepted)
     if unknown:
         raise _Unmappable(f"{name} settings {unknown} have no Arena counterpart")
-    return cls(**config)
+    for key, value in config.items():  # settings are numbers or flags (a string would fail only at training)
+        if value is not None and not isinstance(value, bool) and not (
+                isinstance(value, (int, float)) and np.isfinite(value)):
+            raise _Unmappable(f"{name} setting {key}={value!r:.60} is not a finite number")
+    try:
+        return cls(**config)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise _Unmappable(f"{name} cannot be rebuilt from the file's settings ({e})") from None
 
 
 def _keras_slots(og, model):
@@ -518,7 +642,7 @@ def _keras_slots(og, model):
     for n in names:
         parts = _components(n)
         if parts[-1] in ("iteration", "iterations", "iter"):
-            iteration = int(og[n][()])
+            iteration = _read_counter(og, n)
             continue
         if len(parts) >= 4 and parts[1] in _SLOT_NAMES:
             slot, var = parts[1], parts[2:]
@@ -529,8 +653,29 @@ def _keras_slots(og, model):
         key = (var[-2], var[-1])
         if key not in leaf_paths:
             raise _Unmappable(f"optimizer weight {n!r} belongs to no weight of the model")
-        slots.setdefault(_SLOT_NAMES[slot], {})[leaf_paths[key]] = og[n][()]
+        ds = safe_child(og, n, "an optimizer weight")  # read once its shape is checked (see _map_keras_optimizer)
+        if not isinstance(ds, h5py.Dataset) or not is_numeric_dtype(ds.dtype) or ds.dtype.kind == "c":
+            raise _Unmappable(f"optimizer weight {n!r} is not an array of real numbers")
+        slots.setdefault(_SLOT_NAMES[slot], {})[leaf_paths[key]] = ds
     return slots, iteration
+
+
+_MAX_STEP = 2**31 - 1  # the step counter is an int32
+
+
+def _read_counter(og, name):
+    """An optimizer's iteration counter: one integer in [0, 2**31 - 1]."""
+    ds = safe_child(og, name, "the iteration counter")
+    if not isinstance(ds, h5py.Dataset) or ds.shape not in ((), (1,)) or not is_numeric_dtype(ds.dtype) \
+            or ds.dtype.kind == "c":
+        raise _Unmappable(f"the iteration counter {name!r} is not one number")
+    value = np.asarray(ds[()]).reshape(()).item()
+    if isinstance(value, float) and not (np.isfinite(value) and value == int(value)):
+        raise _Unmappable(f"the iteration counter {name!r} holds {value!r}, not an integer")
+    value = int(value)
+    if not 0 <= value <= _MAX_STEP:
+        raise _Unmappable(f"the iteration counter {name!r} holds {value}, outside [0, {_MAX_STEP}]")
+    return value
 
 
 _SLOT_NAMES = {"m": "m", "momentum": "m", "v": "v", "velocity": "v"}
@@ -571,10 +716,10 @@ def _map_keras_optimizer(model, og, opt_name):
                 if slot not in slots or weight_path not in slots[slot]:
                     raise _Unmappable(f"the file has no {slot} slot for {'/'.join(weight_path)}")
                 used.add((slot, weight_path))
-                value = np.asarray(slots[slot][weight_path], np.float32)
-                if value.shape != np.shape(leaf):
-                    raise _Unmappable(f"{slot} slot for {'/'.join(weight_path)} has shape {value.shape}")
-                return jnp.asarray(value, dtype=leaf.dtype)
+                ds = slots[slot][weight_path]
+                if ds.shape != np.shape(leaf):
+                    raise _Unmappable(f"{slot} slot for {'/'.join(weight_path)} has shape {ds.shape}")
+                return jnp.asarray(np.asarray(ds[()], np.float32), dtype=leaf.dtype)
         if attrs and attrs[-1] == len(path) - 1 and path[-1].name == "count":
             return jnp.asarray(iteration, dtype=leaf.dtype)
         return leaf
@@ -586,26 +731,53 @@ def _map_keras_optimizer(model, og, opt_name):
 
 
 def _restore_optimizer(model, f, source):
-    og = f["optimizer_weights"]
-    if "opt_state" in og:  # written by Arena
+    og = safe_child(f, "optimizer_weights")
+    if not isinstance(og, h5py.Group):
+        raise _Unmappable("'optimizer_weights' is not a group")
+    if has_child(og, "opt_state"):  # written by Arena
         ts = model._state()
         try:
-            opt_state = read_pytree(og["opt_state"], like=ts.opt_state)
-            key = read_pytree(og["rng_key:0"], like=ts.key) if "rng_key:0" in og else ts.key
+            opt_state = read_pytree(safe_child(og, "opt_state"), like=ts.opt_state)
+            key = read_pytree(safe_child(og, "rng_key:0"), like=ts.key) if has_child(og, "rng_key:0") else ts.key
+        except UnsafeFileError:
+            raise
         except ValueError as e:
             raise _Unmappable(f"its optimizer state does not fit this optimizer ({e})") from None
-        step = int(og["iteration:0"][()]) if "iteration:0" in og else 0
+        step = _read_counter(og, "iteration:0") if has_child(og, "iteration:0") else 0
         model._train_state = ts._replace(opt_state=opt_state, key=key, step=jnp.asarray(step, jnp.int32))
         return
     _map_keras_optimizer(model, og, type(model.optimizer).__name__)
 
 
+def _file_steps_per_execution(value, source):
+    """A training config's ``steps_per_execution``: a positive integer, capped (with a warning) at
+    ``MAX_STEPS_PER_EXECUTION`` (the steps are unrolled into one compiled function)."""
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _Unmappable(f"steps_per_execution={value!r:.40} is not a positive integer")
+    cap = getattr(training_mod, "MAX_STEPS_PER_EXECUTION", 32)
+    if value > cap:
+        warnings.warn(f"{source}: the file asks for steps_per_execution={value}; capped at {cap} (the steps are "
+                      f"unrolled into one compiled function: more take minutes to compile)", stacklevel=4)
+        return cap
+    return value
+
+
 def _compile_from(model, f, custom_objects, source):
+    """Compile ``model`` as the file's training config says. A training config Arena cannot follow
+    (damaged, unknown optimizer, loss or metric, settings that are not numbers) leaves the model
+    uncompiled, with one warning naming the file."""
+    def uncompiled(why):
+        warnings.warn(f"{source}: the model is loaded uncompiled: {why}. Call model.compile(...) yourself.",
+                      stacklevel=4)
     try:
-        tc = json.loads(_attr_str(f.attrs["training_config"]))
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{source}: the training_config attribute is not valid JSON ({e})") from None
+        tc = _parse_json(_attr_str(f.attrs["training_config"]))
+    except (ValueError, OSError) as e:
+        return uncompiled(f"its training_config attribute is damaged: {e}")
     try:
+        if not isinstance(tc, dict):
+            raise _Unmappable(f"its training_config is a {type(tc).__name__}, not a dict")
         oc = tc.get("optimizer_config") or {}
         if isinstance(oc, dict) and "class_name" not in oc and oc and all(isinstance(v, dict) for v in oc.values()):
             optimizer = {k: _optimizer_from_config(v, custom_objects) for k, v in oc.items()}
@@ -613,18 +785,27 @@ def _compile_from(model, f, custom_objects, source):
             optimizer = _optimizer_from_config(oc, custom_objects)
         loss = _resolve_named(tc.get("loss"), custom_objects, "loss")
         metrics = _resolve_named(tc.get("metrics"), custom_objects, "metric")
+        steps = _file_steps_per_execution(tc.get("steps_per_execution"), source)
     except _Unmappable as e:
-        warnings.warn(f"{source}: the model is loaded uncompiled: {e}. Call model.compile(...) yourself.",
-                      stacklevel=3)
-        return
+        return uncompiled(str(e))
+    except _CONFIG_ERRORS as e:
+        return uncompiled(f"its training_config is damaged: {_describe(e)}")
     if loss is None and not model._custom_step():
         return
-    model.compile(optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=tc.get("loss_weights"),
-                  steps_per_execution=tc.get("steps_per_execution") or 1)
-    if "optimizer_weights" in f and model.outputs:
+    before = dict(model.__dict__)
+    try:
+        model.compile(optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=tc.get("loss_weights"),
+                      steps_per_execution=steps)
+    except _CONFIG_ERRORS as e:  # an unknown loss or metric, loss weights that do not fit the outputs
+        model.__dict__.clear()
+        model.__dict__.update(before)
+        return uncompiled(f"its training configuration cannot be compiled: {_describe(e)}")
+    if has_child(f, "optimizer_weights") and model.outputs:
         try:
             _restore_optimizer(model, f, source)
-        except _Unmappable as e:
+        except UnsafeFileError:
+            raise
+        except (_Unmappable, ValueError, TypeError, KeyError, OverflowError) as e:
             model._train_state = None
             writer = ("Arena" if "arena_version" in f.attrs else
                       f"Keras {_attr_str(f.attrs.get('keras_version', '?'))}")
@@ -641,16 +822,25 @@ def _load_from_group(f, custom_objects, compile, source):
         raise ValueError(f"{source} is an HDF5 file but not a saved model: it has no 'model_config' attribute "
                          f"(root attributes: {attrs}).{hint}")
     try:
-        spec = json.loads(_attr_str(f.attrs["model_config"]))
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{source}: the model_config attribute is not valid JSON ({e})") from None
+        spec = _parse_json(_attr_str(f.attrs["model_config"]))
+    except ValueError as e:
+        raise ValueError(f"{source}: the model_config attribute is damaged: {e}") from None
     try:
-        model = _model_from_spec(spec, custom_objects)
-    except (ValueError, TypeError, KeyError) as e:
-        raise ValueError(f"Cannot load the model in {source}: {e}") from e
-    if "model_weights" not in f:
+        model = _build_model(spec, custom_objects)  # shapes only: nothing is allocated yet
+    except _CONFIG_ERRORS as e:
+        raise ValueError(f"Cannot load the model in {source}: {_describe(e)}") from (
+            None if isinstance(e, RecursionError) else e)
+    if not has_child(f, "model_weights"):
         raise ValueError(f"{source} has a model_config but no 'model_weights' group (damaged file)")
-    _load_weights_group(model, f["model_weights"], source)
+    weights = safe_child(f, "model_weights")
+    if not isinstance(weights, h5py.Group):
+        raise ValueError(f"{source}: 'model_weights' is a dataset, not a group (damaged file)")
+    _load_weights_group(model, weights, source)
+    lacking = abstract_weight_names(model)
+    if lacking:
+        raise ValueError(f"{source} holds no values for the weights "
+                         f"{[f'{layer.name}/{w}' for layer, w in lacking][:20]} of its own model (damaged file)")
+    materialize_runtime_state(model)
     if compile and "training_config" in f.attrs:
         _compile_from(model, f, custom_objects, source)
     return model
@@ -682,12 +872,12 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False):
     in the file keep theirs. Nothing changes unless every layer fits. A layer whose weights differ in number or shape raises ``ValueError`` naming the layer and
     the expected and stored shapes (``skip_mismatch`` skips it with a warning instead)."""
     if isinstance(filepath, h5py.Group):
-        g = filepath["model_weights"] if "model_weights" in filepath else filepath
+        g = safe_child(filepath, "model_weights") if has_child(filepath, "model_weights") else filepath
         _load_weights_group(model, g, _source(filepath), by_name, skip_mismatch)
         return
     with open_h5(filepath, "weights file") as f:
         source = _source(filepath)
-        g = f["model_weights"] if "model_weights" in f else f
+        g = safe_child(f, "model_weights") if has_child(f, "model_weights") else f
         if "layer_names" not in g.attrs and not any(k.startswith("layer_names") for k in g.attrs):
             raise ValueError(f"{source} holds no model weights: no 'layer_names' attribute (root attributes: "
                              f"{sorted(f.attrs)})")

@@ -14,9 +14,12 @@ configuration, so a model's forward pass is traced once by ``jax.jit``.
 Shapes always include the batch axis as ``None``: ``(None, 28, 28, 1)``.
 """
 import collections
+import contextlib
 import functools
 import inspect
+import math
 import re
+import threading
 from typing import Any, NamedTuple
 
 import jax
@@ -24,6 +27,86 @@ import numpy as np
 
 _name_counts = collections.defaultdict(int)
 _registry = {}
+MAX_WEIGHT_ELEMENTS = 2**31  # the most elements one weight of a layer built from a config (a file) may have
+_abstract = threading.local()
+
+
+@contextlib.contextmanager
+def abstract_weights():
+    """``with abstract_weights(): model = ...``: layers built inside create no arrays: their weights
+    are ``jax.ShapeDtypeStruct``s (shapes and dtypes from ``jax.eval_shape`` of the initializers, no
+    memory), and a weight with more than :data:`MAX_WEIGHT_ELEMENTS` elements is a ``ValueError``
+    naming the layer. Loading a file builds its model this way, checks the stored shapes, then sets
+    every weight from the file (:func:`materialize_weights` gives fresh ones instead)."""
+    depth = getattr(_abstract, "depth", 0)
+    _abstract.depth = depth + 1
+    try:
+        yield
+    finally:
+        _abstract.depth = depth
+
+
+def building_abstractly():
+    return getattr(_abstract, "depth", 0) > 0
+
+
+def _abstract_leaf(x):
+    return isinstance(x, jax.ShapeDtypeStruct)
+
+
+def _to_specs(tree):
+    """Arrays (or tracers) -> ShapeDtypeStructs, keeping every dict's own key order."""
+    if isinstance(tree, dict):
+        return {k: _to_specs(v) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)) and not hasattr(tree, "_fields"):
+        return type(tree)(_to_specs(v) for v in tree)
+    if hasattr(tree, "shape") and hasattr(tree, "dtype"):
+        return jax.ShapeDtypeStruct(tuple(tree.shape), tree.dtype)
+    return tree
+
+
+def _layers_within(layer):
+    """The layers holding weights in ``layer`` (itself, its sublayers, a model's layers, recursively);
+    models themselves left out (their weights live on their layers)."""
+    out, todo = [], [layer]
+    while todo:
+        l = todo.pop()
+        if hasattr(l, "_layers"):  # a model
+            todo.extend(l._layers)
+            continue
+        out.append(l)
+        todo.extend(l._sublayers)
+    return out
+
+
+def abstract_weight_names(layer):
+    """``[(leaf layer, weight name)]`` of weights in ``layer`` (a layer or model) that are still
+    ``ShapeDtypeStruct``s (built under :func:`abstract_weights` and not yet set); runtime state left out."""
+    out = []
+    for l in _layers_within(layer):
+        runtime = set(l.runtime_state_names)
+        for d in (l._params, l._state):
+            out.extend((l, k) for k, v in d.items() if k not in runtime and _abstract_leaf(v))
+    return out
+
+
+def materialize_runtime_state(layer):
+    """Give the runtime state (RNN carries) of an abstractly built ``layer`` its initial values."""
+    for l in _layers_within(layer):
+        runtime = {w.name: w for w in l._weights if w.runtime}
+        if runtime and any(_abstract_leaf(v) for k, v in l._state.items() if k in runtime):
+            l._state = {k: (runtime[k].initializer(jax.random.PRNGKey(0), runtime[k].shape, runtime[k].dtype)
+                            if k in runtime and _abstract_leaf(v) else v) for k, v in l._state.items()}
+
+
+def materialize_weights(layer):
+    """Create the arrays of an abstractly built ``layer`` (or model) from its initializers, with the
+    keys it drew when it was built: the same weights a concrete build gives."""
+    for l in _layers_within(layer):
+        key = getattr(l, "_init_key", None)
+        if key is not None:
+            l.params, l.state = l.init_params(key, l.input_shape)
+            l._init_key = None
 
 
 def clear_session():
@@ -374,9 +457,41 @@ class Layer:
             if key is None:
                 from arena.random import next_key
                 key = next_key()
-            self.params, self.state = self.init_params(key, input_shape)
+            if building_abstractly():
+                self._init_abstract(key, input_shape)
+            else:
+                self.params, self.state = self.init_params(key, input_shape)
         else:
             self._check_compatible(input_shape)
+
+    def _init_abstract(self, key, input_shape):
+        """Weights as ShapeDtypeStructs (no memory), checked against :data:`MAX_WEIGHT_ELEMENTS` before
+        and after tracing the initializers."""
+        for w in self._weights:
+            self._check_weight_size(w.name, w.shape)
+        out = {}
+
+        def init(k):
+            out["tree"] = self.init_params(k, input_shape)  # tracers, in the layer's own key order
+            return out["tree"]
+        jax.eval_shape(init, key)
+        params, state = _to_specs(out["tree"])
+        for name, spec in [*params.items(), *state.items()]:
+            for leaf in jax.tree_util.tree_leaves(spec):
+                self._check_weight_size(name, leaf.shape)
+        self.params, self.state = params, state
+        self._init_key = key
+
+    def _check_weight_size(self, name, shape):
+        bad = [d for d in shape if not isinstance(d, (int, np.integer)) or d < 0]
+        if bad:
+            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) declares weight '{name}' with shape "
+                             f"{tuple(shape)}: dimensions must be non-negative integers")
+        size = math.prod(int(d) for d in shape)
+        if size > MAX_WEIGHT_ELEMENTS:
+            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) declares weight '{name}' of shape "
+                             f"{tuple(int(d) for d in shape)}: {size:,} elements, more than the "
+                             f"{MAX_WEIGHT_ELEMENTS:,} a weight may have (a damaged or hostile config?)")
 
     def _check_compatible(self, input_shape):
         expected = self.input_shape
