@@ -10,7 +10,9 @@ def plot_run(run_dir, out=None):
     if not os.path.exists(path):
         raise FileNotFoundError(f"plot: {path} not found; train first with `arena train ... --logdir {run_dir}`")
     with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+        reader = csv.DictReader(f)
+        rows = list(reader)
+        columns = list(reader.fieldnames or [])
     if not rows:
         raise ValueError(f"plot: {path} has no rows")
     import matplotlib
@@ -18,23 +20,36 @@ def plot_run(run_dir, out=None):
     import matplotlib.pyplot as plt
 
     def column(name):
-        return [float(r[name]) if r.get(name) not in (None, "") else float("nan") for r in rows]
+        return [_number(r.get(name)) for r in rows]
 
-    games = column("games") if "games" in rows[0] else list(range(1, len(rows) + 1))
+    def draw(ax, x, y, **kwargs):
+        """A column that is missing in some epochs (NA) is drawn where it has values; one point alone
+        gets a marker."""
+        pairs = [(a, b) for a, b in zip(x, y) if a == a and b == b]  # NaN != NaN: missing cells
+        if pairs:
+            if len(pairs) < 3:
+                kwargs.setdefault("marker", "o")
+            ax.plot([a for a, _ in pairs], [b for _, b in pairs], **kwargs)
+        return len(pairs)
+
+    games = column("games") if "games" in columns else list(range(1, len(rows) + 1))
+    if all(g != g for g in games):  # no games logged (NA everywhere): epochs instead
+        games = list(range(1, len(rows) + 1))
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(7, 6), sharex=True)
-    if "losses/td_loss" in rows[0]:
-        ax1.plot(games, column("losses/td_loss"))
+    if "losses/td_loss" in columns:
+        draw(ax1, games, column("losses/td_loss"))
     ax1.set_ylabel("Loss (TD)")
     ax1.set_title(f"Training: {os.path.basename(os.path.normpath(run_dir))}")
-    if "charts/win_rate" in rows[0]:
-        ax2.plot(games, [100 * v for v in column("charts/win_rate")], label="wins % (training, with exploration)")
-    if "eval/wins" in rows[0]:
-        ax2.plot(games, column("eval/wins"), marker="o", label="wins / 100 (greedy evaluation)")
-    if "charts/win_rate" not in rows[0] and "charts/episodic_return" in rows[0]:  # games without wins
-        ax2.plot(games, column("charts/episodic_return"), label="episodic return")
+    if "charts/win_rate" in columns:
+        draw(ax2, games, [100 * v for v in column("charts/win_rate")], label="wins % (training, with exploration)")
+    if "eval/wins" in columns:
+        draw(ax2, games, column("eval/wins"), marker="o", label="wins / 100 (greedy evaluation)")
+    if "charts/win_rate" not in columns and "charts/episodic_return" in columns:  # games without wins
+        draw(ax2, games, column("charts/episodic_return"), label="episodic return")
     ax2.set_xlabel("games")
     ax2.set_ylabel("Wins")
-    ax2.legend(loc="lower right")
+    if ax2.get_legend_handles_labels()[0]:
+        ax2.legend(loc="lower right")
     fig.tight_layout()
     out = out or os.path.join(run_dir, "training.png")
     tmp = out + ".tmp.png"
@@ -42,3 +57,16 @@ def plot_run(run_dir, out=None):
     plt.close(fig)
     os.replace(tmp, out)
     return out
+
+
+def _number(cell):
+    """A CSV cell as a float; ``NA``, empty, missing and non-numeric cells are NaN (missing)."""
+    if cell is None:
+        return float("nan")
+    text = str(cell).strip()
+    if text in ("", "NA", "NaN", "nan", "None"):
+        return float("nan")
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")

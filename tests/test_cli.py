@@ -61,19 +61,19 @@ def test_plot_writes_png(trained, tmp_path):
 
 
 def test_errors_are_clear(tmp_path, capsys):
-    assert main(["evaluate", "catch", "--model", str(tmp_path / "nope.h5")]) == 2
+    assert main(["evaluate", "catch", "--model", str(tmp_path / "nope.h5")]) == 1
     assert "does not exist" in capsys.readouterr().err
-    assert main(["train", "NoSuchGame-v9", "--timesteps", "10", "--logdir", str(tmp_path)]) == 2
+    assert main(["train", "NoSuchGame-v9", "--timesteps", "10", "--logdir", str(tmp_path)]) == 1
     assert "Unknown game or environment id" in capsys.readouterr().err
     wrong = Sequential([Dense(3, input_shape=(5,))])
     path = str(tmp_path / "wrong.h5")
     wrong.save(path)
-    assert main(["evaluate", "catch", "--model", path]) == 2
+    assert main(["evaluate", "catch", "--model", path]) == 1
     assert "takes inputs of shape (5,)" in capsys.readouterr().err
     bad = tmp_path / "corrupt.h5"
     bad.write_bytes(b"not an hdf5 file")
     assert main(["train", "catch", "--preset", "state", "--resume", "--out", str(bad), "--logdir",
-                 str(tmp_path), "--games", "10"]) == 2
+                 str(tmp_path), "--games", "10"]) == 1
     assert "corrupt.h5" in capsys.readouterr().err
-    assert main(["train", "catch", "--preset", "nope", "--logdir", str(tmp_path)]) == 2
+    assert main(["train", "catch", "--preset", "nope", "--logdir", str(tmp_path)]) == 1
     assert "Unknown catch preset" in capsys.readouterr().err

@@ -11,6 +11,8 @@ This module knows no algorithm: an agent class provides ``q_network``, ``publish
 """
 import json
 
+import h5py
+
 from arena.agents.networks import custom_objects
 from arena.io import atomic_h5, open_h5, read_pytree, write_pytree
 from arena.nn.saving import load_model, save_model
@@ -26,40 +28,110 @@ def save_agent(agent, path):
         write_pytree(f, agent.state_dict(), name="agent", compression="lzf")
 
 
+def _parse_info(raw, path):
+    """The ``arena_agent`` attribute as a dict, or a ValueError naming the file."""
+    try:
+        text = raw if isinstance(raw, str) else bytes(raw).decode()
+        info = json.loads(text)
+    except (ValueError, TypeError, RecursionError) as e:
+        raise ValueError(f"{path}: the agent checkpoint's 'arena_agent' attribute is not valid JSON "
+                         f"({type(e).__name__}: {e}); the file is damaged") from None
+    if not isinstance(info, dict):
+        raise ValueError(f"{path}: the agent checkpoint's 'arena_agent' attribute must be a JSON object; got "
+                         f"{type(info).__name__}")
+    return info
+
+
 def read_agent_info(path):
-    """The ``arena_agent`` JSON of a checkpoint, or None for a plain model file."""
+    """The ``arena_agent`` JSON of a checkpoint (a dict), or None for a plain model file. Nothing in it
+    is checked beyond being a JSON object: check ``env_id`` with :func:`arena.envs.make.check_env_id`
+    before using it."""
     with open_h5(path, "model file") as f:
         raw = f.attrs.get("arena_agent")
     if raw is None:
         return None
-    return json.loads(raw if isinstance(raw, str) else raw.decode())
+    return _parse_info(raw, path)
 
 
 def load_agent(cls, path, env=None, **overrides):
-    """Rebuild an agent of class ``cls`` from ``path`` and restore its training state."""
+    """Rebuild an agent of class ``cls`` from ``path`` and restore its training state.
+
+    Everything read is checked before it is used (a ``ValueError`` names the file and the field): the
+    env id (Arena's games and ids registered with Gymnasium only, never ``module:Env``, which would
+    make Gymnasium import ``module``), the env options against the env's constructor and their
+    bounds, the option names and values against the agent's config class, then the training state
+    (see the agent's ``load_state_dict``)."""
+    from arena.envs.make import check_env_id
     with open_h5(path, "agent checkpoint") as f:
         raw = f.attrs.get("arena_agent")
         if raw is None or "agent" not in f:
             raise ValueError(f"{path} is a model file, not an agent checkpoint (no 'arena_agent' attribute or "
                              f"'agent' group): use it with `arena evaluate --model`, or train with --resume "
                              f"from a checkpoint written by `arena train`")
-        info = json.loads(raw if isinstance(raw, str) else raw.decode())
+        info = _parse_info(raw, path)
         if info.get("algorithm", cls.__name__) != cls.__name__:
-            raise ValueError(f"{path} is a {info['algorithm']} checkpoint, not {cls.__name__}")
+            raise ValueError(f"{path} is a {info['algorithm']!r} checkpoint, not {cls.__name__}")
+        check_env_id(info.get("env_id"), where=f"{path}: env_id")  # before anything reaches Gymnasium
         model = load_model(f, custom_objects=custom_objects(), compile=False)
-        agent = cls.from_config(info, q_network=model, env=env, **overrides)
+        try:
+            agent = cls.from_config(info, q_network=model, env=env, **overrides)
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"{path}: {e}") from None
         fresh = agent.state_dict()
-        # The replay buffer and the numpy RNG state are read as stored (their layout is checked by
-        # their own load); everything else takes the fresh agent's structure, dtypes and shapes.
-        like = {k: v for k, v in fresh.items() if k not in ("replay", "numpy_rng")}
+        # The replay buffer, the numpy RNG state and the callbacks' state are read as stored (their
+        # own checks follow in load_state_dict); everything else takes the fresh agent's structure,
+        # dtypes and shapes.
+        plain = ("replay", "numpy_rng", "callback_state")
+        like = {k: v for k, v in fresh.items() if k not in plain}
         group = f["agent"]
+        if not isinstance(group, h5py.Group):
+            raise ValueError(f"{path}: 'agent' must be a group (damaged file)")
         state = {k: read_pytree(group[k], like=v) if k in group else None for k, v in like.items()}
         if "state" not in group:  # checkpoints from before layer state was kept: the network's own
             state["state"], state["target_state"] = fresh["state"], fresh["target_state"]
         missing = [k for k, v in state.items() if v is None and fresh[k] is not None]
+        missing += [k for k in ("replay", "numpy_rng") if k not in group]
         if missing:
             raise ValueError(f"{path}: the agent checkpoint lacks {missing} (damaged file)")
-        state["replay"] = read_pytree(group["replay"])
-        state["numpy_rng"] = read_pytree(group["numpy_rng"])
-        agent.load_state_dict(state)
+        _check_stored_sizes(group, agent, path)
+        for k in plain:
+            if k in group:
+                state[k] = read_pytree(group[k])
+        try:
+            agent.load_state_dict(state)
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"{path}: {e}") from None
     return agent
+
+
+def _check_stored_sizes(group, agent, path):
+    """What is read without a template (replay, RNG state, callbacks' state) is checked from the
+    datasets' metadata first, so a small file cannot declare gigabytes."""
+    replay = group.get("replay", getlink=True)
+    if not isinstance(replay, h5py.HardLink) or not isinstance(group["replay"], h5py.Group):
+        raise ValueError(f"{path}: agent/replay must be a group stored in the file (damaged file)")
+    shapes = {}
+    for name in group["replay"]:
+        node = group["replay"].get(name, getlink=True)
+        if not isinstance(node, h5py.HardLink) or not isinstance(group["replay"][name], h5py.Dataset):
+            raise ValueError(f"{path}: agent/replay/{name} must be a dataset stored in the file")
+        shapes[name] = group["replay"][name].shape
+    check = getattr(agent.replay, "check_stored_shapes", None)
+    try:
+        if check is not None:
+            check(shapes)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+    for k, limit in (("numpy_rng", 16), ("callback_state", 10_000)):
+        if k not in group:
+            continue
+        sizes = []
+
+        def visit(name, node, sizes=sizes):
+            if isinstance(node, h5py.Dataset):
+                sizes.append((name, node.size if node.shape is not None else 0))
+        if isinstance(group[k], h5py.Group):
+            group[k].visititems(visit)
+        big = [name for name, size in sizes if size > 100_000]
+        if len(sizes) > limit or big:
+            raise ValueError(f"{path}: agent/{k} holds more data than an agent stores there (damaged file)")

@@ -25,15 +25,22 @@ from arena.random import seeded
 from arena.agents.checkpoint import load_agent, save_agent
 from arena.agents.evaluation import evaluate_q_network
 from arena.agents.networks import add_dueling_head, check_q_network, default_q_network, q_values
-from arena.envs.make import make_vec_env
+from arena.envs.make import MAX_ENVS, check_env_kwargs, make_vec_env
 from arena.nn import optimizers
 from arena.nn.update import make_update
 from arena.replay import Batch
 
 
+INT_MAX = 2**31 - 1          # counts and intervals enter compiled code as int32
+SEED_MAX = 2**32 - 1
+MAX_REPLAY_BYTES = 4 * 2**30  # a replay buffer larger than this is refused (lower buffer_size)
+MAX_BATCH_BYTES = 2**30       # observations sampled per learning step (batch_size x gradient_steps)
+
+
 @dataclasses.dataclass
 class DQNConfig:
-    """DQN options; names follow Stable-Baselines3 where one exists."""
+    """DQN options; names follow Stable-Baselines3 where one exists. Every value is checked on
+    creation (type and range), whether it comes from code, the command line or a checkpoint file."""
     learning_rate: float = 1e-4
     buffer_size: int = 50_000
     learning_starts: int = 1_000          # env steps of random play before learning (the book's "observe")
@@ -54,14 +61,58 @@ class DQNConfig:
     seed: int = 0
 
     def __post_init__(self):
-        if self.loss not in ("huber", "mse"):
+        if not isinstance(self.loss, str) or self.loss not in ("huber", "mse"):
             raise ValueError(f"DQN: loss must be 'huber' or 'mse'; got {self.loss!r}")
-        for name in ("buffer_size", "batch_size", "train_freq", "gradient_steps", "target_update_interval",
-                     "n_envs"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"DQN: {name} must be >= 1; got {getattr(self, name)!r}")
-        if not 0.0 < self.tau <= 1.0:
-            raise ValueError(f"DQN: tau must be in (0, 1]; got {self.tau}")
+        if not callable(self.learning_rate):  # a number, or an optax schedule (code only: files hold numbers)
+            self.learning_rate = _number("learning_rate", self.learning_rate, 0.0, math.inf, low_open=True)
+        for name in ("buffer_size", "batch_size", "train_freq", "target_update_interval"):
+            setattr(self, name, _integer(name, getattr(self, name), 1))
+        self.gradient_steps = _integer("gradient_steps", self.gradient_steps, 1, 2**16)
+        self.learning_starts = _integer("learning_starts", self.learning_starts, 0)
+        self.n_envs = _integer("n_envs", self.n_envs, 1, MAX_ENVS)
+        self.seed = _integer("seed", self.seed, 0, SEED_MAX)
+        if self.buffer_size < self.n_envs:
+            raise ValueError(f"DQN: buffer_size ({self.buffer_size}) must be >= n_envs ({self.n_envs}): every env "
+                             f"keeps buffer_size // n_envs transitions")
+        self.tau = _number("tau", self.tau, 0.0, 1.0, low_open=True)
+        for name in ("gamma", "exploration_fraction", "exploration_initial_eps", "exploration_final_eps"):
+            setattr(self, name, _number(name, getattr(self, name), 0.0, 1.0))
+        if self.max_grad_norm is not None:
+            self.max_grad_norm = _number("max_grad_norm", self.max_grad_norm, 0.0, math.inf, low_open=True)
+        for name in ("double_q", "dueling"):
+            value = getattr(self, name)
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"DQN: {name} must be True or False; got {value!r}")
+            setattr(self, name, bool(value))
+
+
+def _integer(name, value, low, high=INT_MAX):
+    """``value`` as an int in ``low..high`` (integral floats such as 1e5 are accepted), or a clear error."""
+    if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
+        value = int(value)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"DQN: {name} must be an integer; got {value!r}")
+    value = int(value)
+    if not low <= value <= high:
+        bound = f">= {low}" if high == INT_MAX and value < low else f"in {low}..{high}"
+        raise ValueError(f"DQN: {name} must be an integer {bound}; got {value}")
+    return value
+
+
+def _number(name, value, low, high, low_open=False):
+    """``value`` as a finite float in ``[low, high]`` (``(low, high]`` with ``low_open``), or a clear error."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"DQN: {name} must be a number; got {value!r}")
+    value = float(value)
+    bad = not math.isfinite(value) or value < low or value > high or (low_open and value == low)
+    if bad:
+        span = (("> 0" if low == 0 else f"> {low}") if high == math.inf else
+                f"in {'(' if low_open else '['}{low:g}, {high:g}]")
+        raise ValueError(f"DQN: {name} must be a finite number {span}; got {value}")
+    return value
+
+
+_OPTIONS = tuple(f.name for f in dataclasses.fields(DQNConfig))
 
 
 def linear_epsilon(progress, initial, final, fraction):
@@ -165,16 +216,25 @@ class DQN:
     """
 
     def __init__(self, env, q_network=None, env_kwargs=None, config=None, **options):
+        unknown = sorted(set(options) - set(_OPTIONS))
+        if unknown:
+            raise TypeError(f"DQN: unknown option(s) {unknown}; the options are {list(_OPTIONS)}")
+        if config is not None and not isinstance(config, DQNConfig):
+            raise TypeError(f"DQN: config must be a DQNConfig; got {type(config).__name__}")
         self.config = dataclasses.replace(config or DQNConfig(), **options)
         cfg = self.config
+        if env_kwargs is not None and not isinstance(env_kwargs, dict):
+            raise TypeError(f"DQN: env_kwargs must be a dict of environment options; got {type(env_kwargs).__name__}")
         self.env_id = env
         self.env_kwargs = dict(env_kwargs or {})
+        check_env_kwargs(env, self.env_kwargs)  # a known id (never 'module:Env'), options its constructor takes
         self.envs = make_vec_env(env, cfg.n_envs, **self.env_kwargs)
         self.observation_space = self.envs.single_observation_space
         self.action_space = self.envs.single_action_space
         if not isinstance(self.action_space, gym.spaces.Discrete):
             raise ValueError(f"DQN needs a discrete action space; {env!r} has {self.action_space}")
         self.n_actions = int(self.action_space.n)
+        check_memory(cfg, self.observation_space, self.action_space)
         if hasattr(q_network, "forward"):
             model = q_network  # a ready model is used as it is (dueling or not)
         else:
@@ -197,6 +257,7 @@ class DQN:
         self.global_step = 0      # env steps, all envs counted
         self.games = 0            # finished episodes
         self.epochs_done = 0
+        self.callback_state = {}  # callbacks' own state kept in checkpoints (e.g. ModelCheckpoint's best score)
         self.stop_training = False
         self.history = None
 
@@ -236,33 +297,109 @@ class DQN:
 
     @classmethod
     def from_config(cls, config, q_network=None, env=None, **overrides):
-        """An agent from :meth:`get_config` (``env`` and ``overrides`` replace the stored ones)."""
-        options = {**config["config"], **overrides}
-        return cls(env if env is not None else config["env_id"], q_network=q_network,
-                   env_kwargs=config.get("env_kwargs"), config=DQNConfig(**options))
+        """An agent from :meth:`get_config` (``env`` and ``overrides`` replace the stored ones).
+        The config may come from a file: its keys are checked against :class:`DQNConfig`'s fields, its
+        env id against Arena's games and Gymnasium's registry (never a ``module:`` id) and its env
+        options against the env's constructor, before anything is built."""
+        if not isinstance(config, dict):
+            raise ValueError(f"the agent config must be a dict; got {type(config).__name__}")
+        unknown = sorted(set(config) - {"algorithm", "env_id", "env_kwargs", "config"})
+        if unknown:
+            raise ValueError(f"the agent config has unknown key(s) {unknown}")
+        options = config.get("config", {})
+        if not isinstance(options, dict):
+            raise ValueError(f"the agent config's 'config' must be a dict of DQN options; got "
+                             f"{type(options).__name__}")
+        unknown = sorted(set(options) - set(_OPTIONS))
+        if unknown:
+            raise ValueError(f"the agent config has unknown DQN option(s) {unknown}; the options are "
+                             f"{list(_OPTIONS)}")
+        env_id = env if env is not None else config.get("env_id")
+        env_kwargs = config.get("env_kwargs")
+        check_env_kwargs(env_id, env_kwargs)
+        return cls(env_id, q_network=q_network, env_kwargs=env_kwargs,
+                   config=DQNConfig(**{**options, **overrides}))
 
     def state_dict(self):
         """Everything that training changes besides the Q-network's weights (which a checkpoint
-        stores as a model file): target network, optimizer state, replay, random states, counters."""
+        stores as a model file): target network, optimizer state, replay, random states, counters,
+        and ``callback_state`` (callbacks' own state, e.g. the best score of ``ModelCheckpoint``)."""
         s = self._state
         return {"state": s.state, "target_params": s.target_params, "target_state": s.target_state,
                 "opt_state": s.opt_state, "n_updates": int(s.n_updates), "replay": self.replay.state_dict(),
                 "numpy_rng": self.rng.bit_generator.state, "key": np.asarray(self.key),
                 "global_step": int(self.global_step), "games": int(self.games),
-                "epochs_done": int(self.epochs_done)}
+                "epochs_done": int(self.epochs_done), "callback_state": dict(self.callback_state)}
 
     def load_state_dict(self, d, params=None):
-        """Restore :meth:`state_dict` (with the online weights ``params``; default: the Q-network's)."""
-        self._state = AgentState(
-            params=self.q_network.params if params is None else params, state=d["state"],
-            target_params=d["target_params"], target_state=d["target_state"], opt_state=d["opt_state"],
-            n_updates=jnp.asarray(d["n_updates"], jnp.int32))
-        self.q_network.state = d["state"]
-        self.replay.load_state_dict(d["replay"])
-        self.rng.bit_generator.state = d["numpy_rng"]
-        self.key = jnp.asarray(d["key"])
-        self.global_step, self.games, self.epochs_done = (int(d["global_step"]), int(d["games"]),
-                                                          int(d["epochs_done"]))
+        """Restore :meth:`state_dict` (with the online weights ``params``; default: the Q-network's).
+
+        Everything is checked first (a ``ValueError`` names the field): counters are non-negative
+        integers consistent with each other (games <= env steps, epochs and updates no more than the
+        steps allow, stored transitions no more than the steps played), networks and optimizer state
+        have this agent's structure and shapes and are finite, the replay buffer's arrays have the
+        buffer's shapes and dtypes (see ``ReplayBuffer.load_state_dict``). Checkpoints from before
+        ``callback_state`` existed load with ``{}``."""
+        if not isinstance(d, dict):
+            raise ValueError(f"agent state must be a dict; got {type(d).__name__}")
+        missing = [k for k in ("state", "target_params", "target_state", "opt_state", "n_updates", "replay",
+                               "numpy_rng", "key", "global_step", "games", "epochs_done") if k not in d]
+        if missing:
+            raise ValueError(f"agent state lacks {missing} (damaged checkpoint)")
+        cfg = self.config
+        counters = {k: _counter(k, d[k]) for k in ("global_step", "games", "epochs_done")}
+        n_updates = _counter("n_updates", d["n_updates"], INT_MAX)
+        steps = counters["global_step"]
+        if steps % cfg.n_envs:
+            raise ValueError(f"agent/global_step={steps} is not a multiple of n_envs={cfg.n_envs}")
+        calls = steps // cfg.n_envs  # vector-env steps
+        if counters["games"] > steps:
+            raise ValueError(f"agent/games={counters['games']} is more than the {steps} env steps played "
+                             f"(agent/global_step)")
+        if counters["epochs_done"] > calls:
+            raise ValueError(f"agent/epochs_done={counters['epochs_done']} is more than the {calls} vector-env "
+                             f"steps played allow (agent/global_step={steps})")
+        if n_updates > cfg.gradient_steps * (calls // cfg.train_freq):
+            raise ValueError(f"agent/n_updates={n_updates} is more than {steps} env steps allow (gradient_steps="
+                             f"{cfg.gradient_steps}, train_freq={cfg.train_freq})")
+        params = self.q_network.params if params is None else params
+        current = self._state
+        _check_tree("params", params, current.params)
+        trees = {k: d[k] for k in ("state", "target_params", "target_state", "opt_state")}
+        for k, tree in trees.items():
+            _check_tree(k, tree, getattr(current, k))
+        for leaf_path, leaf in jax.tree_util.tree_leaves_with_path(trees["opt_state"]):
+            a = np.asarray(leaf)
+            if a.dtype.kind in "iu" and a.size and (a.min() < 0 or a.max() > n_updates):
+                raise ValueError(f"agent/opt_state{jax.tree_util.keystr(leaf_path)}={a.tolist()}: an optimizer "
+                                 f"step count must be in 0..n_updates ({n_updates})")
+        key = np.asarray(d["key"])
+        if key.shape != np.shape(self.key) or key.dtype != np.uint32:
+            raise ValueError(f"agent/key must be a uint32 array of shape {np.shape(self.key)}; got shape "
+                             f"{key.shape} and dtype {key.dtype}")
+        callback_state = _check_callback_state(d.get("callback_state") or {})
+        count = d["replay"].get("count") if isinstance(d["replay"], dict) else None
+        if isinstance(count, np.ndarray) and count.dtype.kind in "iu" and count.sum() > steps:
+            raise ValueError(f"replay/count: {int(count.sum())} stored transitions is more than the {steps} env "
+                             f"steps played (agent/global_step)")
+        try:
+            if not isinstance(d["numpy_rng"], dict) or \
+                    d["numpy_rng"].get("bit_generator") != self.rng.bit_generator.state["bit_generator"]:
+                raise ValueError("not a state of this generator")
+            rng = np.random.Generator(type(self.rng.bit_generator)())
+            rng.bit_generator.state = d["numpy_rng"]  # numpy checks the state
+        except (ValueError, TypeError, KeyError, OverflowError) as e:
+            raise ValueError(f"agent/numpy_rng is not a valid {type(self.rng.bit_generator).__name__} state "
+                             f"({e})") from None
+        self.replay.load_state_dict(d["replay"])  # checks everything before changing the buffer
+        self._state = AgentState(params=params, state=trees["state"], target_params=trees["target_params"],
+                                 target_state=trees["target_state"], opt_state=trees["opt_state"],
+                                 n_updates=jnp.asarray(n_updates, jnp.int32))
+        self.q_network.state = trees["state"]
+        self.rng = rng
+        self.key = jnp.asarray(key)
+        self.global_step, self.games, self.epochs_done = steps, counters["games"], counters["epochs_done"]
+        self.callback_state = callback_state
 
     def save(self, path):
         """A checkpoint: the Q-network as an Arena model file plus everything needed to resume exactly."""
@@ -279,9 +416,21 @@ class DQN:
 
     # ---- acting -------------------------------------------------------------------------
     def predict(self, obs, deterministic=True, epsilon=0.0):
-        """Actions for a batch of observations (greedy unless ``epsilon`` > 0)."""
-        obs = np.asarray(obs)
-        single = obs.shape == self.observation_space.shape
+        """Actions for one observation or a batch of them (greedy unless ``epsilon`` > 0)."""
+        expected = tuple(self.observation_space.shape)
+        try:
+            obs = np.asarray(obs)
+        except ValueError as e:  # ragged nested lists
+            raise ValueError(f"DQN.predict: observations must be an array of shape {expected} or (batch, "
+                             f"*{expected}); got a ragged sequence ({e})") from None
+        if obs.shape != expected and obs.shape[1:] != expected:
+            raise ValueError(f"DQN.predict: observations must have shape {expected} (one) or (batch, "
+                             f"{', '.join(map(str, expected))}) (a batch); got shape {obs.shape}")
+        if obs.dtype.kind not in "biuf":
+            raise ValueError(f"DQN.predict: observations must be numbers; got dtype {obs.dtype}")
+        if not deterministic:
+            epsilon = _number("epsilon", epsilon, 0.0, 1.0)
+        single = obs.shape == expected
         batch = obs[None] if single else obs
         self.key, sub = jax.random.split(self.key)
         actions = np.asarray(self._fns["act"](self._state.params, self._state.state, batch, sub,
@@ -298,11 +447,21 @@ class DQN:
         Calling again after :meth:`load` continues where the checkpoint stopped."""
         if (total_games is None) == (total_timesteps is None):
             raise ValueError("learn: give exactly one of total_games or total_timesteps")
-        budget = ("games", int(total_games)) if total_games is not None else ("steps", int(total_timesteps))
-        per_epoch = int(games_per_epoch if budget[0] == "games" else steps_per_epoch)
-        if budget[1] <= 0 or per_epoch <= 0:
-            raise ValueError(f"learn: the budget and the epoch size must be positive; got {budget}, {per_epoch}")
-        epochs = math.ceil(budget[1] / per_epoch)
+        n = self.config.n_envs
+        if total_games is not None:
+            budget = ("games", _integer("total_games", total_games, 1, 2**62))
+            per_epoch = _integer("games_per_epoch", games_per_epoch, 1, 2**62)
+            done = self.games
+        else:  # env steps come n_envs at a time: budgets are rounded up to a multiple of n_envs
+            budget = ("steps", -(-_integer("total_timesteps", total_timesteps, 1, 2**62) // n) * n)
+            per_epoch = -(-_integer("steps_per_epoch", steps_per_epoch, 1, 2**62) // n) * n
+            done = self.global_step
+        eval_games = _integer("eval_games", eval_games, 0, 10**6)
+        if done > budget[1]:
+            raise ValueError(f"learn: this agent has already played {done} {budget[0]}, more than the budget of "
+                             f"{budget[1]}: give a larger budget to continue training")
+        # An epoch is per_epoch games or steps, the last one only what is left of the budget.
+        epochs = self.epochs_done + math.ceil((budget[1] - done) / per_epoch)
         task = _DQNTask(self, budget, per_epoch, eval_games)
         return loop.run(self, task, epochs=epochs, initial_epoch=self.epochs_done, callbacks=callbacks,
                         verbose=verbose, params={"unit": budget[0][:-1], "progress_key": "epoch_" + budget[0]})
@@ -317,13 +476,90 @@ class DQN:
                               cfg.exploration_fraction)
 
 
-def make_replay_buffer(capacity, observation_space, action_space, n_envs):
-    """Frame stacks of uint8 images store each frame once; anything else is stored as given."""
+def _replay_class(observation_space):
     from arena.replay import FrameStackReplayBuffer, ReplayBuffer
     shape = tuple(observation_space.shape or ())
     if len(shape) == 3 and np.dtype(observation_space.dtype) == np.uint8:
-        return FrameStackReplayBuffer(capacity, observation_space, action_space, n_envs, validate=False)
-    return ReplayBuffer(capacity, observation_space, action_space, n_envs)
+        return FrameStackReplayBuffer
+    return ReplayBuffer
+
+
+def make_replay_buffer(capacity, observation_space, action_space, n_envs):
+    """Frame stacks of uint8 images store each frame once; anything else is stored as given."""
+    cls = _replay_class(observation_space)
+    kwargs = {"validate": False} if cls.__name__ == "FrameStackReplayBuffer" else {}
+    return cls(capacity, observation_space, action_space, n_envs, **kwargs)
+
+
+def check_memory(cfg, observation_space, action_space):
+    """Refuse settings whose replay buffer or sampled batches would take more memory than
+    :data:`MAX_REPLAY_BYTES` / :data:`MAX_BATCH_BYTES` (before anything is allocated)."""
+    shape = tuple(observation_space.shape or ())
+    dtype = np.dtype(observation_space.dtype or np.float32)
+    replay = _replay_class(observation_space).planned_nbytes(cfg.buffer_size, observation_space, action_space,
+                                                              cfg.n_envs)
+    if replay > MAX_REPLAY_BYTES:
+        raise ValueError(f"DQN: a replay buffer of buffer_size={cfg.buffer_size} transitions of {shape} {dtype} "
+                         f"observations would take {replay / 2**30:.1f} GiB, more than the "
+                         f"{MAX_REPLAY_BYTES / 2**30:g} GiB limit (arena.agents.dqn.MAX_REPLAY_BYTES): lower "
+                         f"buffer_size or the observation size")
+    batch = 2 * cfg.batch_size * cfg.gradient_steps * math.prod(shape) * dtype.itemsize
+    if batch > MAX_BATCH_BYTES:
+        raise ValueError(f"DQN: batch_size={cfg.batch_size} x gradient_steps={cfg.gradient_steps} samples of "
+                         f"{shape} observations would take {batch / 2**30:.1f} GiB per learning step, more than "
+                         f"the {MAX_BATCH_BYTES / 2**30:g} GiB limit (arena.agents.dqn.MAX_BATCH_BYTES)")
+
+
+def _counter(name, value, high=2**62):
+    """A stored counter as a Python int in 0..high, or a ValueError naming ``agent/<name>``."""
+    a = np.asarray(value) if isinstance(value, (int, np.integer, np.ndarray)) and not isinstance(value, bool) \
+        else None
+    if a is None or a.shape != () or a.dtype.kind not in "iu":
+        raise ValueError(f"agent/{name} must be an integer; got {value!r}")
+    v = int(a)
+    if not 0 <= v <= high:
+        raise ValueError(f"agent/{name}={v} is out of range 0..{high}")
+    return v
+
+
+def _check_tree(name, tree, like):
+    """``tree`` has ``like``'s structure, leaf shapes and dtypes and finite floating-point values."""
+    try:
+        treedef, like_def = jax.tree_util.tree_structure(tree), jax.tree_util.tree_structure(like)
+    except Exception as e:  # noqa: BLE001 - not a pytree at all
+        raise ValueError(f"agent/{name} is not a tree of arrays ({e})") from None
+    if treedef != like_def:
+        raise ValueError(f"agent/{name} does not have this agent's structure ({treedef} instead of {like_def})")
+    for (path, leaf), ref in zip(jax.tree_util.tree_leaves_with_path(tree), jax.tree_util.tree_leaves(like)):
+        where = f"agent/{name}{jax.tree_util.keystr(path)}"
+        if isinstance(leaf, jax.Array) and jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+            continue
+        a = np.asarray(leaf)
+        if a.shape != np.shape(ref):
+            raise ValueError(f"{where} has shape {a.shape}; expected {tuple(np.shape(ref))}")
+        if a.dtype.kind == "f" or a.dtype.name == "bfloat16":
+            if not np.isfinite(a.astype(np.float32)).all():
+                raise ValueError(f"{where} holds non-finite values (NaN or infinity)")
+
+
+def _check_callback_state(value):
+    """Callbacks' state: a dict of string keys to numbers (not NaN) or strings."""
+    if not isinstance(value, dict) or len(value) > 10_000:
+        raise ValueError(f"agent/callback_state must be a dict (of at most 10,000 entries); got "
+                         f"{type(value).__name__}")
+    out = {}
+    for k, v in value.items():
+        if isinstance(v, np.ndarray) and v.shape == ():
+            v = v[()]
+        if isinstance(v, (np.generic,)):
+            v = v.item()
+        if not isinstance(k, str) or not (isinstance(v, str) and len(v) <= 100_000 or
+                                          isinstance(v, (int, float)) and not isinstance(v, bool)):
+            raise ValueError(f"agent/callback_state[{k!r}] must be a number or a string; got {v!r}")
+        if isinstance(v, float) and math.isnan(v):
+            raise ValueError(f"agent/callback_state[{k!r}] is NaN")
+        out[k] = v
+    return out
 
 
 class _DQNTask:
@@ -341,16 +577,27 @@ class _DQNTask:
         return int(self.agent.config.seed) * 1_000_003 + epoch * 7919
 
     def batches(self, epoch):
+        """One epoch: ``per_epoch`` games or steps, or what is left of the budget if that is less.
+        With a games budget, the envs claim the epoch's games in env order as they start them; an env
+        with no game left to claim plays on idle (its steps count as env steps, but its transitions
+        are not stored and its games not counted), so an epoch is exactly its number of games."""
         agent, cfg = self.agent, self.agent.config
         fns, envs, replay = agent._fns, agent.envs, agent.replay
         obs, _ = envs.reset(seed=self._epoch_seed(epoch))
+        replay.reset_episodes()  # the envs start new games: no stored game continues
         n = cfg.n_envs
+        by_games = self.budget[0] == "games"
+        quota = min(self.per_epoch, self.budget[1] - (agent.games if by_games else agent.global_step))
+        active = np.ones(n, bool)
+        claimed = min(n, quota)
+        if by_games:
+            active[claimed:] = False
         returns = np.zeros(n)
         self.ep_returns, self.wins, self.loss_sum, self.n_losses = [], [], 0.0, 0
         self.start_time, self.start_step = time.time(), agent.global_step
         self.epoch_games = self.epoch_steps = 0
         win_reward = self.win_reward
-        while (self.epoch_games if self.budget[0] == "games" else self.epoch_steps) < self.per_epoch:
+        while (self.epoch_games if by_games else self.epoch_steps) < quota:
             self.epsilon = agent.epsilon(self.budget)
             if agent.global_step < cfg.learning_starts:
                 actions = agent.rng.integers(0, agent.n_actions, size=n)
@@ -364,14 +611,20 @@ class _DQNTask:
                 real_next = next_obs.copy()
                 for i in np.flatnonzero(done):
                     real_next[i] = infos["final_obs"][i]
-            replay.add(obs, real_next, actions, rewards, terminated, truncated)
+            replay.add(obs, real_next, actions, rewards, terminated, truncated,
+                       mask=None if active.all() else active.copy())
             returns += rewards
+            finished = 0
             for i in np.flatnonzero(done):
-                self.ep_returns.append(returns[i])
-                if win_reward is not None:
-                    self.wins.append(rewards[i] >= win_reward)
+                if active[i]:
+                    self.ep_returns.append(returns[i])
+                    if win_reward is not None:
+                        self.wins.append(rewards[i] >= win_reward)
+                    finished += 1
                 returns[i] = 0.0
-            finished = int(done.sum())
+                if by_games:  # the env starts a new game: it plays it if one is left to claim
+                    active[i] = claimed < quota
+                    claimed += int(active[i])
             agent.games += finished
             self.epoch_games += finished
             self.epoch_steps += n

@@ -38,6 +38,7 @@ SPAWNS = {"arena": (0, SCREEN - BALL), "book": (0, SCREEN)}  # inclusive x range
 WALLS = ("bounce", "clamp")
 OBS_TYPES = ("pixels", "state")
 RENDER_MODES = ("human", "rgb_array")
+MAX_FRAME_STACK = 64  # a 400x400 stack of 64 frames is 10 MB per observation
 
 
 # --- rules ------------------------------------------------------------------
@@ -263,7 +264,7 @@ class CatchEnv(gym.Env):
             frame fills the stack (after step 1: F1 F1 F1 F2). ``"state"``: float32 (3,)
             = (ball x, ball y, paddle x) / 400.
         frame_size: pixel frame side; must divide 400.
-        frame_stack: frames per pixel observation (>= 1).
+        frame_stack: frames per pixel observation (1..64).
         render_mode: None, ``"rgb_array"`` (``render()`` -> (400, 400, 3) uint8) or
             ``"human"`` (a 30 fps pygame window with the running score).
         spawn: ball x range, inclusive: ``"arena"`` (0..380, every ball visible and
@@ -287,8 +288,8 @@ class CatchEnv(gym.Env):
             raise ValueError(f"frame_size must be a positive divisor of {SCREEN} "
                              f"(e.g. 10, 20, 40, 50, 80, 100, 200, 400), got {frame_size!r}")
         if isinstance(frame_stack, bool) or not isinstance(frame_stack, (int, np.integer)) \
-                or frame_stack < 1:
-            raise ValueError(f"frame_stack must be an int >= 1, got {frame_stack!r}")
+                or not 1 <= frame_stack <= MAX_FRAME_STACK:
+            raise ValueError(f"frame_stack must be an int in 1..{MAX_FRAME_STACK}, got {frame_stack!r}")
         if render_mode is not None:
             _choice("render_mode", render_mode, (None, *RENDER_MODES))
         _choice("walls", walls, WALLS)

@@ -24,6 +24,37 @@ import numpy as np
 from gymnasium import spaces
 
 
+def _int_field(d: dict, k: str) -> int:
+    if k not in d:
+        raise ValueError(f"replay/{k} is missing (damaged checkpoint)")
+    a = np.asarray(d[k])
+    if a.shape != () or a.dtype.kind not in "iub":
+        raise ValueError(f"replay/{k} must be an integer; got {_describe(d[k])}")
+    return int(a)
+
+
+def _array_field(d: dict, k: str, shape: tuple, dtype) -> np.ndarray:
+    if k not in d:
+        raise ValueError(f"replay/{k} is missing (damaged checkpoint)")
+    v = d[k]
+    if not isinstance(v, np.ndarray) or v.shape != tuple(shape) or v.dtype != dtype:
+        raise ValueError(f"replay/{k} must be an array of shape {tuple(shape)} and dtype {np.dtype(dtype)}; "
+                         f"got {_describe(v)}")
+    return v
+
+
+def _describe(v) -> str:
+    if isinstance(v, (np.ndarray, np.generic)):
+        return f"shape {v.shape} and dtype {v.dtype}"
+    return f"a {type(v).__name__}"
+
+
+def _item_nbytes(space: spaces.Space, default=np.float32) -> int:
+    shape = tuple(getattr(space, "shape", None) or ())
+    dtype = np.dtype(space.dtype if getattr(space, "dtype", None) is not None else default)
+    return int(math.prod(shape)) * dtype.itemsize
+
+
 class Batch(NamedTuple):
     """A sampled batch; B = batch size."""
 
@@ -155,20 +186,90 @@ class _LaneBuffer:
         return d
 
     def load_state_dict(self, d: dict) -> None:
-        """Restore :meth:`state_dict` output (into a buffer built with the same arguments)."""
+        """Restore :meth:`state_dict` output (into a buffer built with the same arguments).
+
+        Everything is checked before anything is changed (a damaged or tampered state raises a
+        ``ValueError`` naming the field, ``replay/<name>``, and leaves the buffer as it was): the
+        header, every array's shape and dtype, the counters (per-lane counts within the capacity
+        and equal to the stored transitions, positions in range) and the values (actions in the
+        action space, finite rewards and float observations)."""
+        if not isinstance(d, dict):
+            raise ValueError(f"replay: the replay state must be a dict of arrays; got {type(d).__name__}")
         for k, v in self._header().items():
-            if int(d[k]) != v:
-                raise ValueError(f"state_dict {k}={int(d[k])} does not match this buffer's {k}={v}")
-        used = int(d["used_slots"])
+            got = _int_field(d, k)
+            if got != v:
+                raise ValueError(f"replay/{k}={got} does not match this buffer's {k}={v} (a checkpoint of "
+                                 f"another configuration, or a damaged one)")
+        used = _int_field(d, "used_slots")
+        if not 0 <= used <= self.slots:
+            raise ValueError(f"replay/used_slots={used} is out of range 0..{self.slots}")
+        arrays = {k: _array_field(d, k, (self.n_envs, used) + a.shape[2:], a.dtype)
+                  for k, a in self._arrays().items()}
+        lanes = {k: _array_field(d, k, a.shape, a.dtype) for k, a in self._lane_state().items()}
+        self._check_loaded(arrays, lanes, used)
         for k, a in self._arrays().items():
-            a[:, :used] = d[k]
+            a[:, :used] = arrays[k]
             a[:, used:] = 0
         for k, a in self._lane_state().items():
-            a[...] = d[k]
+            a[...] = lanes[k]
         self._valid_idx = None
+
+    def check_stored_shapes(self, shapes: dict) -> None:
+        """Check the shapes a stored state declares (e.g. HDF5 dataset metadata), ``{name: shape}``,
+        before reading it: a damaged or hostile file cannot make the reader allocate more than this
+        buffer holds."""
+        expected = {k: (self.n_envs, None) + a.shape[2:] for k, a in self._arrays().items()}
+        expected.update({k: a.shape for k, a in self._lane_state().items()})
+        expected.update({k: () for k in [*self._header(), "used_slots"]})
+        for k, shape in shapes.items():
+            if k not in expected:
+                raise ValueError(f"replay/{k} is not part of a {type(self).__name__} state")
+            want, shape = expected[k], tuple(shape)
+            if len(shape) != len(want) or not all(s == w or (w is None and 0 <= s <= self.slots)
+                                                  for s, w in zip(shape, want)):
+                shown = tuple(f"0..{self.slots}" if w is None else w for w in want)
+                raise ValueError(f"replay/{k} is stored with shape {shape}; expected {shown}")
+
+    def _check_loaded(self, arrays: dict, lanes: dict, used: int) -> None:
+        """Consistency of a loaded state (see :meth:`load_state_dict`)."""
+        count, seq, has_tr = lanes["count"], lanes["seq"], arrays["has_tr"]
+        if (seq < 0).any():
+            raise ValueError(f"replay/seq must be >= 0; got {seq.tolist()}")
+        if used != int(min(seq.max(initial=0), self.slots)):
+            raise ValueError(f"replay/used_slots={used} does not match replay/seq={seq.tolist()}")
+        if (count < 0).any() or (count > self.lane_capacity).any():
+            raise ValueError(f"replay/count={count.tolist()}: each lane holds 0..{self.lane_capacity} transitions")
+        stored = has_tr.sum(axis=1)
+        if not np.array_equal(count, stored):
+            raise ValueError(f"replay/count={count.tolist()} does not match the {stored.tolist()} stored "
+                             f"transitions (replay/has_tr)")
+        for e in range(self.n_envs):  # no transition in slots never written
+            written = int(min(seq[e], self.slots))
+            if has_tr[e, written:].any():
+                raise ValueError(f"replay/has_tr marks transitions in slots lane {e} never wrote (seq {seq[e]})")
+        if isinstance(self.action_space, spaces.Discrete):
+            lo = int(self.action_space.start)
+            acts = arrays["actions"]
+            if acts.size and (acts.min() < lo or acts.max() >= lo + int(self.action_space.n)):
+                raise ValueError(f"replay/actions holds actions outside the action space {self.action_space} "
+                                 f"(range {acts.min()}..{acts.max()})")
+        for k, a in arrays.items():
+            if a.dtype.kind == "f" and a.size and not np.isfinite(a).all():
+                raise ValueError(f"replay/{k} holds non-finite values (NaN or infinity)")
+
+    def reset_episodes(self) -> None:
+        """Forget the envs' running episodes: the next transition of every env starts a new one
+        (call when the envs are reset without a terminal transition, e.g. at an epoch start)."""
 
     def _lane_state(self) -> dict[str, np.ndarray]:
         return {"count": self.count}
+
+    @classmethod
+    def planned_nbytes(cls, capacity: int, observation_space: spaces.Space, action_space: spaces.Space,
+                       n_envs: int = 1) -> int:
+        """Bytes the storage arrays of such a buffer take once filled (to refuse buffers too large
+        before allocating them; the allocation itself is lazy)."""
+        raise NotImplementedError
 
 
 class ReplayBuffer(_LaneBuffer):
@@ -222,6 +323,19 @@ class ReplayBuffer(_LaneBuffer):
 
     def _used_slots(self) -> int:
         return int(min(self.seq.max(), self.slots))
+
+    def _check_loaded(self, arrays, lanes, used):
+        super()._check_loaded(arrays, lanes, used)
+        count, seq = lanes["count"], lanes["seq"]
+        if (count > np.minimum(seq, self.slots)).any():
+            raise ValueError(f"replay/count={count.tolist()} is more than the transitions added "
+                             f"(replay/seq={seq.tolist()})")
+
+    @classmethod
+    def planned_nbytes(cls, capacity, observation_space, action_space, n_envs=1):
+        slots = int(capacity) // max(int(n_envs), 1)
+        per_slot = 2 * _item_nbytes(observation_space) + _item_nbytes(action_space, np.int64) + 4 + 3
+        return int(n_envs) * slots * per_slot
 
 
 class FrameStackReplayBuffer(_LaneBuffer):
@@ -363,3 +477,25 @@ class FrameStackReplayBuffer(_LaneBuffer):
 
     def _used_slots(self) -> int:
         return int(min(self.seq.max(), self.slots))
+
+    def reset_episodes(self) -> None:
+        self.live[:] = False
+
+    def _check_loaded(self, arrays, lanes, used):
+        super()._check_loaded(arrays, lanes, used)
+        seq, tail, has_tr = lanes["seq"], lanes["tail"], arrays["has_tr"]
+        if (tail < 0).any() or (tail > seq).any():
+            raise ValueError(f"replay/tail={tail.tolist()} must be in 0..seq (replay/seq={seq.tolist()})")
+        if arrays["ep_pos"].size and arrays["ep_pos"].max() > self.k - 1:
+            raise ValueError(f"replay/ep_pos holds positions above {self.k - 1} (frame_stack - 1)")
+        for e in range(self.n_envs):  # a transition's next frame is written after it
+            if 0 < seq[e] <= self.slots and has_tr[e, seq[e] - 1]:
+                raise ValueError(f"replay/has_tr marks a transition without its next frame in lane {e}")
+
+    @classmethod
+    def planned_nbytes(cls, capacity, observation_space, action_space, n_envs=1, frame_overhead=1 / 16):
+        shape = tuple(observation_space.shape)
+        lane = int(capacity) // max(int(n_envs), 1)
+        slots = lane + math.ceil(lane * frame_overhead) + shape[2] + 1
+        per_slot = shape[0] * shape[1] + 1 + _item_nbytes(action_space, np.int64) + 4 + 3
+        return int(n_envs) * slots * per_slot
