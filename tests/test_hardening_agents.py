@@ -562,3 +562,23 @@ def test_checkpoint_holds_the_best_score_just_updated(tmp_path, monkeypatch):
         best = [v for k, v in state.items() if k.endswith("agent-best.h5:best")]
         assert best == [max(scores[:epoch + 1])], (epoch, state, scores)
     assert saves[0][0] == "agent-best.h5"  # the first evaluation always improves on nothing
+
+
+@pytest.mark.parametrize("where", ["agent", "agent/replay", "agent/opt_state"])
+def test_links_in_an_agent_checkpoint_are_refused(ckpt, tmp_path, where):
+    """An external link to another HDF5 file (or a soft link) anywhere in the training state is refused."""
+    other = tmp_path / "other.h5"
+    shutil.copy(ckpt, other)
+
+    def edit(f):
+        del f[where]
+        f[where] = h5py.ExternalLink(str(other), "/" + where)
+    path = edited(ckpt, tmp_path / "linked.h5", edit)
+    with pytest.raises(ValueError, match="external link"):
+        DQN.load(path)
+
+    def soft(f):
+        f.move(where, where + "_moved")
+        f[where] = h5py.SoftLink("/" + where + "_moved")
+    with pytest.raises(ValueError, match="soft link"):
+        DQN.load(edited(ckpt, tmp_path / "soft.h5", soft))

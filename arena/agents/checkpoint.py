@@ -14,7 +14,7 @@ import json
 import h5py
 
 from arena.agents.networks import custom_objects
-from arena.io import atomic_h5, open_h5, read_pytree, write_pytree
+from arena.io import MAX_READ_BYTES, atomic_h5, has_child, open_h5, read_pytree, safe_child, write_pytree
 from arena.nn.saving import load_model, save_model
 
 
@@ -64,7 +64,7 @@ def load_agent(cls, path, env=None, **overrides):
     from arena.envs.make import check_env_id
     with open_h5(path, "agent checkpoint") as f:
         raw = f.attrs.get("arena_agent")
-        if raw is None or "agent" not in f:
+        if raw is None or not has_child(f, "agent"):
             raise ValueError(f"{path} is a model file, not an agent checkpoint (no 'arena_agent' attribute or "
                              f"'agent' group): use it with `arena evaluate --model`, or train with --resume "
                              f"from a checkpoint written by `arena train`")
@@ -83,20 +83,24 @@ def load_agent(cls, path, env=None, **overrides):
         # dtypes and shapes.
         plain = ("replay", "numpy_rng", "callback_state")
         like = {k: v for k, v in fresh.items() if k not in plain}
-        group = f["agent"]
+        # Every object is reached through safe_child: hard links only (no soft or external links).
+        group = safe_child(f, "agent", "the agent's training state")
         if not isinstance(group, h5py.Group):
             raise ValueError(f"{path}: 'agent' must be a group (damaged file)")
-        state = {k: read_pytree(group[k], like=v) if k in group else None for k, v in like.items()}
-        if "state" not in group:  # checkpoints from before layer state was kept: the network's own
+        state = {k: read_pytree(safe_child(group, k), like=v) if has_child(group, k) else None
+                 for k, v in like.items()}
+        if not has_child(group, "state"):  # checkpoints from before layer state was kept: the network's own
             state["state"], state["target_state"] = fresh["state"], fresh["target_state"]
         missing = [k for k, v in state.items() if v is None and fresh[k] is not None]
-        missing += [k for k in ("replay", "numpy_rng") if k not in group]
+        missing += [k for k in ("replay", "numpy_rng") if not has_child(group, k)]
         if missing:
             raise ValueError(f"{path}: the agent checkpoint lacks {missing} (damaged file)")
         _check_stored_sizes(group, agent, path)
         for k in plain:
-            if k in group:
-                state[k] = read_pytree(group[k])
+            if has_child(group, k):
+                # The replay's shapes were just checked against this agent's buffer (whose size the
+                # agent bounds), so its arrays may be larger than read_pytree's default cap.
+                state[k] = read_pytree(safe_child(group, k), max_bytes=2**62 if k == "replay" else MAX_READ_BYTES)
         try:
             agent.load_state_dict(state)
         except (ValueError, TypeError) as e:
@@ -107,15 +111,15 @@ def load_agent(cls, path, env=None, **overrides):
 def _check_stored_sizes(group, agent, path):
     """What is read without a template (replay, RNG state, callbacks' state) is checked from the
     datasets' metadata first, so a small file cannot declare gigabytes."""
-    replay = group.get("replay", getlink=True)
-    if not isinstance(replay, h5py.HardLink) or not isinstance(group["replay"], h5py.Group):
-        raise ValueError(f"{path}: agent/replay must be a group stored in the file (damaged file)")
+    replay = safe_child(group, "replay", "the replay buffer")
+    if not isinstance(replay, h5py.Group):
+        raise ValueError(f"{path}: agent/replay must be a group (damaged file)")
     shapes = {}
-    for name in group["replay"]:
-        node = group["replay"].get(name, getlink=True)
-        if not isinstance(node, h5py.HardLink) or not isinstance(group["replay"][name], h5py.Dataset):
-            raise ValueError(f"{path}: agent/replay/{name} must be a dataset stored in the file")
-        shapes[name] = group["replay"][name].shape
+    for name in replay:
+        node = safe_child(replay, name)
+        if not isinstance(node, h5py.Dataset):
+            raise ValueError(f"{path}: agent/replay/{name} must be a dataset (damaged file)")
+        shapes[name] = node.shape
     check = getattr(agent.replay, "check_stored_shapes", None)
     try:
         if check is not None:
@@ -123,15 +127,16 @@ def _check_stored_sizes(group, agent, path):
     except ValueError as e:
         raise ValueError(f"{path}: {e}") from None
     for k, limit in (("numpy_rng", 16), ("callback_state", 10_000)):
-        if k not in group:
+        if not has_child(group, k):
             continue
         sizes = []
 
         def visit(name, node, sizes=sizes):
             if isinstance(node, h5py.Dataset):
                 sizes.append((name, node.size if node.shape is not None else 0))
-        if isinstance(group[k], h5py.Group):
-            group[k].visititems(visit)
+        node = safe_child(group, k)
+        if isinstance(node, h5py.Group):
+            node.visititems(visit)
         big = [name for name, size in sizes if size > 100_000]
         if len(sizes) > limit or big:
             raise ValueError(f"{path}: agent/{k} holds more data than an agent stores there (damaged file)")
