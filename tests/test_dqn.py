@@ -9,7 +9,7 @@ from arena.agents.dqn import Batch, linear_epsilon
 from arena.agents.networks import mlp_q_network
 from arena.agents.presets import catch_preset
 from arena.callbacks import LambdaCallback, ModelCheckpoint, TensorBoard
-from arena.nn import load_model
+from arena.nn import clear_session, load_model
 
 SMALL = dict(learning_starts=64, buffer_size=2000, batch_size=16, target_update_interval=64, n_envs=2, seed=3,
              exploration_fraction=0.5)
@@ -71,8 +71,12 @@ def test_training_on_catch_beats_random_play():
 
 def test_resume_from_checkpoint_equals_uninterrupted_run(tmp_path):
     path = str(tmp_path / "agent.h5")
+    # The same layer names in both runs: parameter trees flatten in name order (which fixes, e.g., the
+    # order of the global-norm sum), so runs whose names sort differently differ in the last bits.
+    clear_session()
     a = DQN("catch", q_network=small_net, env_kwargs={"obs_type": "state"}, **SMALL)
     a.learn(total_games=40, games_per_epoch=10, verbose=0)
+    clear_session()
     b = DQN("catch", q_network=small_net, env_kwargs={"obs_type": "state"}, **SMALL)
 
     def kill(epoch, logs):
