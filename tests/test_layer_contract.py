@@ -118,6 +118,48 @@ CASES = [
     case(L.UpSampling2D, {"size": (2, 1)}, (2, 2, 3, 2), (2, 4, 3, 2), "upsampling2d"),
     case(L.UpSampling2D, {"size": 2, "interpolation": "bilinear"}, (2, 2, 3, 1), (2, 4, 6, 1),
          "upsampling2d-bilinear"),
+    # ---- noise ------------------------------------------------------------------------------------------------
+    case(L.GaussianNoise, {"stddev": 0.5}, (2, 3, 4), (2, 3, 4), "gaussian-noise", masking=True),
+    case(L.GaussianNoise, {"stddev": 0.3, "seed": 2}, (2, 3, 4), (2, 3, 4), "gaussian-noise-training-call",
+         call_kwargs={"training": True}, masking=True),
+    case(L.GaussianDropout, {"rate": 0.4}, (2, 3, 4), (2, 3, 4), "gaussian-dropout", masking=True),
+    case(L.GaussianDropout, {"rate": 0.2, "seed": 5}, (2, 5), (2, 5), "gaussian-dropout-training-call",
+         call_kwargs={"training": True}, masking=True),
+    case(L.SpatialDropout1D, {"rate": 0.5}, (2, 3, 4), (2, 3, 4), "spatial-dropout1d", masking=True),
+    case(L.SpatialDropout1D, {"rate": 0.5, "seed": 1}, (2, 3, 4), (2, 3, 4), "spatial-dropout1d-training-call",
+         call_kwargs={"training": True}, masking=True),
+    case(L.SpatialDropout2D, {"rate": 0.3, "data_format": "channels_last"}, (2, 3, 3, 2), (2, 3, 3, 2),
+         "spatial-dropout2d", masking=True),
+    # ---- wrappers ---------------------------------------------------------------------------------------------
+    case(L.TimeDistributed, {"layer": L.Dense(3, name="td_case_dense")}, (2, 3, 4), (2, 3, 3),
+         "time-distributed-dense", weights=(2, 0), masking=True),
+    case(L.TimeDistributed, {"layer": L.Conv2D(2, 2, name="td_case_conv")}, (2, 3, 4, 4, 1), (2, 3, 3, 3, 2),
+         "time-distributed-conv2d", weights=(2, 0), masking=True),
+    case(L.TimeDistributed, {"layer": L.BatchNormalization(name="td_case_bn")}, (2, 3, 4), (2, 3, 4),
+         "time-distributed-batchnorm", weights=(2, 2), masking=True),
+    case(L.Bidirectional, {"layer": L.LSTM(2, return_sequences=True, name="bi_case_lstm")}, (2, 3, 4), (2, 3, 4),
+         "bidirectional-lstm", weights=(6, 0), masking=True),
+    case(L.Bidirectional, {"layer": L.GRU(2, name="bi_case_gru"), "merge_mode": "sum"}, (2, 3, 4), (2, 2),
+         "bidirectional-gru-sum", weights=(6, 0), masking=True),
+    # ---- embeddings and recurrent layers (cells run inside RNN) -----------------------------------------------
+    case(L.Embedding, {"input_dim": 10, "output_dim": 3}, (2, 4), (2, 4, 3), "embedding", weights=(1, 0),
+         masking=True, input_dtype="int32"),
+    case(L.Embedding, {"input_dim": 10, "output_dim": 3, "mask_zero": True, "embeddings_regularizer": "l2"}, (2, 4),
+         (2, 4, 3), "embedding-mask-zero", weights=(1, 0), masking=True, input_dtype="int32"),
+    case(L.SimpleRNN, {"units": 3}, (2, 4, 2), (2, 3), "simple-rnn", weights=(3, 0), masking=True),
+    case(L.SimpleRNN, {"units": 3, "return_sequences": True, "go_backwards": True, "unroll": True}, (2, 4, 2),
+         (2, 4, 3), "simple-rnn-backwards-unrolled", weights=(3, 0), masking=True),
+    case(L.LSTM, {"units": 3, "return_sequences": True, "dropout": 0.2, "recurrent_dropout": 0.2}, (2, 4, 2),
+         (2, 4, 3), "lstm-sequences-dropout", weights=(3, 0), masking=True),
+    case(L.LSTM, {"units": 2, "kernel_constraint": "max_norm", "recurrent_regularizer": "l2"}, (2, 4, 2), (2, 2),
+         "lstm-penalties", weights=(3, 0), masking=True),
+    case(L.GRU, {"units": 3, "return_sequences": True}, (2, 4, 2), (2, 4, 3), "gru", weights=(3, 0), masking=True),
+    case(L.GRU, {"units": 3, "reset_after": False, "use_bias": False}, (2, 4, 2), (2, 3), "gru-keras2-no-bias",
+         weights=(2, 0), masking=True),
+    case(L.RNN, {"cell": L.SimpleRNNCell(2), "return_sequences": True}, (2, 4, 3), (2, 4, 2), "rnn-simple-cell",
+         weights=(3, 0), masking=True),
+    case(L.RNN, {"cell": L.LSTMCell(2)}, (2, 4, 3), (2, 2), "rnn-lstm-cell", weights=(3, 0), masking=True),
+    case(L.RNN, {"cell": L.GRUCell(2)}, (2, 4, 3), (2, 2), "rnn-gru-cell", weights=(3, 0), masking=True),
 ]
 
 
@@ -130,6 +172,6 @@ def test_layer_contract(layer_cls, init_kwargs, input_shape, expected, options):
 def test_every_layer_has_a_case():
     import arena.nn  # noqa: F401  (registers Model and Sequential)
     skip = {"Model", "Sequential", "InputLayer"}
-    covered = {p.values[0] for p in CASES}
+    covered = {p.values[0] for p in CASES} | {type(p.values[1]["cell"]) for p in CASES if "cell" in p.values[1]}
     missing = sorted(n for n, cls in _registry.items() if n not in skip and cls not in covered)
     assert not missing, f"layer classes without a check_layer configuration in CASES: {missing}"

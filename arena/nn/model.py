@@ -7,6 +7,7 @@ which is also the HDF5 layout. The forward pass ``apply`` is pure. Training
 """
 import collections
 import heapq
+import inspect
 
 import jax
 import numpy as np
@@ -559,7 +560,11 @@ def deserialize_layer(spec, custom_objects=None):
         raise ValueError(f"{class_name!r} in custom_objects is not a Layer class")
     if issubclass(layer_cls, Model) or class_name == "Lambda":
         return layer_cls.from_config(config, custom_objects=custom_objects)
+    # Wrappers (TimeDistributed) rebuild their inner layer, which may need custom_objects too.
+    takes_objects = "custom_objects" in inspect.signature(layer_cls.from_config).parameters
     try:
+        if takes_objects:
+            return layer_cls.from_config(config, custom_objects=custom_objects)
         return layer_cls.from_config(config)
     except TypeError as e:
         raise ValueError(f"Cannot rebuild layer {config.get('name')!r} of class {class_name}: {e}") from None

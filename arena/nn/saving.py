@@ -295,7 +295,7 @@ def _training_config(model):
     return {"optimizer_config": optimizer_config,
             "loss": _serialize_fns(args["loss"], losses_mod.name_of),
             "metrics": _serialize_fns(args["metrics"], lambda f: getattr(f, "__name__", "metric")),
-            "weighted_metrics": None, "sample_weight_mode": None,
+            "weighted_metrics": None, "sample_weight_mode": args.get("sample_weight_mode"),
             "loss_weights": args["loss_weights"],
             "steps_per_execution": getattr(model, "steps_per_execution", 1)}
 
@@ -795,7 +795,7 @@ def _compile_from(model, f, custom_objects, source):
     before = dict(model.__dict__)
     try:
         model.compile(optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=tc.get("loss_weights"),
-                      steps_per_execution=steps)
+                      sample_weight_mode=tc.get("sample_weight_mode"), steps_per_execution=steps)
     except _CONFIG_ERRORS as e:  # an unknown loss or metric, loss weights that do not fit the outputs
         model.__dict__.clear()
         model.__dict__.update(before)

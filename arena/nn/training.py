@@ -14,7 +14,17 @@ shared by several models (a GAN's discriminator) are always current.
 
 ``fit`` is a thin client of the one loop (:mod:`arena.loop`): it supplies the index batches and the
 compiled step.
+
+``fit``, ``evaluate`` and ``predict`` also take a Python generator, any iterator or iterable of
+``(x, y[, sample_weight])`` batches, or an :class:`arena.utils.Sequence`. Those batches are checked
+and put on the device by a background thread (a bounded queue of ``max_queue_size`` batches) while
+the compiled step runs; each runs through ``train_batch(state, batch)``, one ``train_step`` compiled
+per batch shape. ``use_multiprocessing=True`` runs as that thread too (with a warning): JAX cannot
+run in forked processes.
 """
+import itertools
+import queue
+import threading
 import warnings
 from typing import NamedTuple
 
@@ -26,7 +36,7 @@ from arena import loop, random
 from arena.nn import losses as losses_mod
 from arena.nn import metrics as metrics_mod
 from arena.nn import optimizers
-from arena.nn.layers.base import as_list as _as_list
+from arena.nn.layers.base import _layers_within, as_list as _as_list
 from arena.nn.update import make_update
 
 
@@ -131,7 +141,8 @@ class TrainingMixin:
         else:
             self.optimizer = optimizers.get(optimizer)
         self.loss = loss
-        self._compile_args = dict(loss=loss, metrics=metrics, loss_weights=loss_weights)
+        self._compile_args = dict(loss=loss, metrics=metrics, loss_weights=loss_weights,
+                                  sample_weight_mode=sample_weight_mode)
         if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, (int, np.integer)) or \
                 steps_per_execution < 1:
             raise ValueError(f"compile: steps_per_execution must be an integer >= 1; got {steps_per_execution!r}")
@@ -160,6 +171,7 @@ class TrainingMixin:
         # The train state's buffers are donated: updated in place, no copy of every weight and moment
         # per step (on 2 CPU cores: MLP fit 4% faster, LeNet 3% slower; on accelerators it saves memory).
         self._fns = {"train_chunk": jax.jit(self._train_chunk, donate_argnums=0),
+                     "train_batch": jax.jit(self._train_batch, donate_argnums=0),
                      "eval": jax.jit(self._eval_batch)}
 
     def _resolve_losses_and_metrics(self):
@@ -197,6 +209,11 @@ class TrainingMixin:
                 name, fn = metrics_mod.get(m, self._losses[i], self.outputs[i].shape)
                 log = name if n_out == 1 else f"{names[i]}_{name}"
                 self._metrics.append((log, i, fn))
+        modes = spec.get("sample_weight_mode")
+        self._sample_weight_modes = per_output(modes, "sample_weight_mode") if modes is not None else [None] * n_out
+        bad = [m for m in self._sample_weight_modes if m not in (None, "temporal")]
+        if bad:
+            raise ValueError(f"compile: sample_weight_mode must be None or 'temporal' (per output); got {bad[0]!r}")
         self._loss_names = ["loss"] + ([f"{n}_loss" for n in names] if n_out > 1 else [])
         self.metrics_names = self._loss_names + [m[0] for m in self._metrics]
 
@@ -222,7 +239,8 @@ class TrainingMixin:
 
     def _output_losses(self, ys, outs, sws, masks=None):
         """One mean loss per output: masked steps count for nothing (Keras 2's loss masking), then
-        Keras' sample weighting ``mean(loss * w) / mean(w != 0)``."""
+        Keras' sample weighting ``mean(loss * w) / mean(w != 0)``: per sample, or per step for
+        weights of shape (batch, steps) (``sample_weight_mode='temporal'``)."""
         masks = masks or [None] * len(outs)
         per = []
         for fn, y, o, w, m in zip(self._losses, ys, outs, sws, masks):
@@ -233,6 +251,14 @@ class TrainingMixin:
             if m is not None and l.shape[:m.ndim] == m.shape:
                 m = m.astype(l.dtype).reshape(m.shape + (1,) * (l.ndim - m.ndim))
                 l = l * m / jnp.maximum(jnp.mean(m), 1e-7)
+            if w is not None and w.ndim == 2:  # temporal: a weight per sample and step
+                if l.ndim < 2 or l.shape[:2] != w.shape:
+                    raise ValueError(f"Model '{self.name}': temporal sample weights of shape {w.shape} need a "
+                                     f"loss per step; output {self.output_names[len(per)]!r} gives losses of "
+                                     f"shape {l.shape}")
+                l = l.reshape(l.shape[0], l.shape[1], -1).mean(axis=2)
+                per.append(jnp.mean(l * w) / jnp.maximum(jnp.mean((w != 0).astype(l.dtype)), 1e-7))
+                continue
             l = l.reshape(l.shape[0], -1).mean(axis=1) if l.ndim > 1 else l
             if w is None:  # unweighted (the common case): no weight rows to gather
                 per.append(jnp.mean(l))
@@ -295,12 +321,20 @@ class TrainingMixin:
         logs = {}
         for k in range(idx.shape[0]):  # static: unrolled (see module docstring)
             batch = jax.tree_util.tree_map(lambda a: a[idx[k]], data)
-            state, logs = self.train_step(state, batch)
-            n = _batch_rows(batch)
-            sums = {name: state.sums[name] + jnp.asarray(value, jnp.float32) * n for name, value in logs.items()}
-            sums["_count"] = state.sums["_count"] + n
-            state = state._replace(sums=sums)
+            state, logs = self._step_and_sum(state, batch)
         return state, {k: state.sums[k] / state.sums["_count"] for k in logs}
+
+    def _train_batch(self, state, batch):
+        """One train step on a batch passed in (generator-fed ``fit``); the logs are the running means."""
+        state, logs = self._step_and_sum(state, batch)
+        return state, {k: state.sums[k] / state.sums["_count"] for k in logs}
+
+    def _step_and_sum(self, state, batch):
+        state, logs = self.train_step(state, batch)
+        n = _batch_rows(batch)
+        sums = {name: state.sums[name] + jnp.asarray(value, jnp.float32) * n for name, value in logs.items()}
+        sums["_count"] = state.sums["_count"] + n
+        return state._replace(sums=sums), logs
 
     def _eval_batch(self, params, state, xs, ys, sws, key):
         outs, _, act, masks = self.run_graph(params, state, xs, training=False, key=key)
@@ -426,11 +460,20 @@ class TrainingMixin:
             out.append(a)
         return out
 
+    def _check_input_values(self, xs):
+        """Layers fed straight from a model input that check concrete values (an Embedding's token ids,
+        which the compiled gather would clamp silently) check them here, on the host."""
+        for t, x in zip(self.inputs, xs):
+            for node in self._nodes:
+                if hasattr(node.layer, "check_ids") and any(inp is t for inp in node.inputs):
+                    node.layer.check_ids(x)
+
     def _prepare(self, x, y=None, sample_weight=None, class_weight=None):
         if x is None:
             raise ValueError(f"Model '{self.name}': x is required")
         self._ensure_built_for(x)
         xs = self._standardize(x, self.input_names, [t.shape for t in self.inputs], "input")
+        self._check_input_values(xs)
         n = xs[0].shape[0]
         if n == 0:
             raise ValueError(f"Model '{self.name}': the data has no rows (x has shape {xs[0].shape})")
@@ -454,9 +497,13 @@ class TrainingMixin:
         if class_weight is not None and not isinstance(class_weight, dict):
             raise ValueError(f"Model '{self.name}': class_weight must be a dict {{class index: weight}} (or, for "
                              f"several outputs, {{output name: dict}}); got {type(class_weight).__name__}")
+        modes = getattr(self, "_sample_weight_modes", None) or [None] * len(ys)
         for i, y in enumerate(ys):
             if sw_list[i] is None and class_weight is None:
                 sws.append(None)  # unweighted: the loss is a plain mean
+                continue
+            if modes[i] == "temporal":
+                sws.append(self._temporal_weights(self.output_names[i], y, n, sw_list[i], class_weight))
                 continue
             w = np.ones(n, np.float32)
             if sw_list[i] is not None:
@@ -466,7 +513,8 @@ class TrainingMixin:
                     raise ValueError(f"Model '{self.name}': sample_weight must be numbers; got "
                                      f"{type(sw_list[i]).__name__}") from None
                 if s.shape != (n,):
-                    raise ValueError(f"Model '{self.name}': sample_weight must have shape ({n},); got {s.shape}")
+                    hint = " (per-step weights need compile(sample_weight_mode='temporal'))" if s.ndim == 2 else ""
+                    raise ValueError(f"Model '{self.name}': sample_weight must have shape ({n},); got {s.shape}{hint}")
                 if not np.all(np.isfinite(s)) or np.any(s < 0):
                     raise ValueError(f"Model '{self.name}': sample weights must be finite and >= 0; got "
                                      f"{'a negative one' if np.any(s < 0) else 'a NaN or infinite one'}")
@@ -483,15 +531,44 @@ class TrainingMixin:
             sws.append(w)
         return sws
 
+    def _temporal_weights(self, name, y, n, sample_weight, class_weight):
+        """``sample_weight_mode='temporal'``: weights of shape (batch, steps), one per sample and step."""
+        if class_weight is not None:
+            raise ValueError(f"Model '{self.name}': class_weight is not supported with sample_weight_mode="
+                             f"'temporal' (output {name!r}); give per-step weights as sample_weight instead")
+        if np.ndim(y) < 2:
+            raise ValueError(f"Model '{self.name}': sample_weight_mode='temporal' needs targets with a time axis "
+                             f"(batch, steps, ...); target {name!r} has shape {np.shape(y)}")
+        try:
+            s = np.asarray(sample_weight, np.float32)
+        except (TypeError, ValueError):
+            raise ValueError(f"Model '{self.name}': sample_weight must be numbers; got "
+                             f"{type(sample_weight).__name__}") from None
+        steps = np.shape(y)[1]
+        if s.shape != (n, steps):
+            raise ValueError(f"Model '{self.name}': with sample_weight_mode='temporal', sample_weight for output "
+                             f"{name!r} must have shape (samples, steps) = ({n}, {steps}); got {s.shape}")
+        if not np.all(np.isfinite(s)) or np.any(s < 0):
+            raise ValueError(f"Model '{self.name}': sample weights must be finite and >= 0; got "
+                             f"{'a negative one' if np.any(s < 0) else 'a NaN or infinite one'}")
+        return s
+
     # ---- fit -----------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            steps_per_epoch=None, validation_freq=1, nb_epoch=None, **kwargs):
+            steps_per_epoch=None, validation_freq=1, nb_epoch=None, validation_steps=None, max_queue_size=10,
+            workers=1, use_multiprocessing=False, **kwargs):
         """Train for ``epochs`` passes over (x, y); returns a History (``history.history['loss']``).
 
         ``x`` and ``y`` may be numpy arrays, which each call copies to the device once, or JAX
         arrays, which are used where they are (put the data on the device once with
         ``jax.device_put`` to train several ``fit`` calls on it without copying).
+
+        ``x`` may also be a generator, iterator or iterable of ``(x, y)`` or ``(x, y, sample_weight)``
+        batches (``steps_per_epoch`` batches an epoch; required unless it has a ``len``) or an
+        :class:`arena.utils.Sequence` (shuffled batch order per epoch with ``shuffle=True``);
+        ``validation_data`` may be one too, with ``validation_steps``. A background thread prepares up
+        to ``max_queue_size`` batches ahead (``workers=0``: none, batches are read in the caller's thread).
         """
         if kwargs:
             raise TypeError(f"fit: unexpected keyword argument(s) {sorted(kwargs)}")
@@ -507,14 +584,19 @@ class TrainingMixin:
         if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.number)) or \
                 not 0.0 <= validation_split < 1.0:
             raise ValueError(f"fit: validation_split must be a number in [0, 1); got {validation_split!r}")
+        if validation_steps is not None:
+            validation_steps = _count(validation_steps, "validation_steps", minimum=1)
+        feeding = dict(max_queue_size=max_queue_size, workers=workers, use_multiprocessing=use_multiprocessing)
+        if _is_batch_source(x):
+            return self._fit_source(x, y, batch_size, epochs, verbose, callbacks, validation_split,
+                                    validation_data, shuffle, class_weight, sample_weight, initial_epoch,
+                                    steps_per_epoch, validation_freq, validation_steps, feeding)
         xs, ys, sws, n = self._prepare(x, y, sample_weight, class_weight)
         if ys is None:
             raise ValueError(f"Model '{self.name}'.fit needs targets y")
         val = None
         if validation_data is not None:
-            if len(validation_data) not in (2, 3):
-                raise ValueError("fit: validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight)")
-            val = self._prepare(*validation_data[:2], validation_data[2] if len(validation_data) == 3 else None)
+            val = self._validation(validation_data, validation_steps, feeding)
         elif validation_split:
             split = int(n * (1.0 - validation_split))  # Keras: the last rows, before shuffling
             if split == 0 or split == n:
@@ -531,6 +613,75 @@ class TrainingMixin:
                                                      "metrics": self.metrics_names})
         finally:
             self._return_weights()
+            if isinstance(val, _Feed):
+                val.close()
+
+    def _validation(self, validation_data, validation_steps, feeding):
+        """``validation_data`` as prepared arrays ``(xs, ys, sws, n)`` or a :class:`_Feed` of batches."""
+        if _is_batch_source(validation_data):
+            return _Feed(self, validation_data, "evaluate", validation_steps, "validation_steps",
+                         what="validation_data", **feeding)
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("fit: validation_data must be (x_val, y_val), (x_val, y_val, sample_weight), a "
+                             "generator or a Sequence")
+        return self._prepare(*validation_data[:2], validation_data[2] if len(validation_data) == 3 else None)
+
+    def _fit_source(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
+                    class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_freq, validation_steps,
+                    feeding):
+        """``fit`` on a generator, iterator, iterable or Sequence of batches."""
+        kind = "a Sequence" if _is_sequence(x) else "a generator"
+        for value, what in ((y, "y"), (sample_weight, "sample_weight")):
+            if value is not None:
+                raise ValueError(f"fit: x is {kind}, which yields the batches (x, y[, sample_weight]); "
+                                 f"do not give {what} as well")
+        if validation_split:
+            raise ValueError(f"fit: validation_split needs arrays; x is {kind}: give validation_data instead")
+        feed = val = None
+        try:
+            feed = _Feed(self, x, "fit", steps_per_epoch, "steps_per_epoch", class_weight=class_weight, **feeding)
+            if validation_data is not None:
+                val = self._validation(validation_data, validation_steps, feeding)
+            self._take_weights()
+            try:
+                task = _FeedFitTask(self, feed, shuffle, val, validation_freq, batch_size)
+                return loop.run(self, task, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
+                                verbose=verbose, params={"batch_size": None, "samples": None,
+                                                         "metrics": self.metrics_names})
+            finally:
+                self._return_weights()
+        finally:
+            for f in (feed, val):
+                if isinstance(f, _Feed):
+                    f.close()
+
+    def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
+                      validation_data=None, validation_steps=None, validation_freq=1, class_weight=None,
+                      max_queue_size=10, workers=1, use_multiprocessing=False, shuffle=True, initial_epoch=0):
+        """Keras 2's ``fit_generator`` (deprecated: ``fit`` takes generators and Sequences)."""
+        warnings.warn("Model.fit_generator is deprecated and will be removed: Model.fit takes generators "
+                      "and Sequences", DeprecationWarning, stacklevel=2)
+        return self.fit(generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
+                        callbacks=callbacks, validation_data=validation_data, validation_steps=validation_steps,
+                        validation_freq=validation_freq, class_weight=class_weight, max_queue_size=max_queue_size,
+                        workers=workers, use_multiprocessing=use_multiprocessing, shuffle=shuffle,
+                        initial_epoch=initial_epoch)
+
+    def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
+                           use_multiprocessing=False, verbose=0):
+        """Keras 2's ``evaluate_generator`` (deprecated: ``evaluate`` takes generators and Sequences)."""
+        warnings.warn("Model.evaluate_generator is deprecated and will be removed: Model.evaluate takes "
+                      "generators and Sequences", DeprecationWarning, stacklevel=2)
+        return self.evaluate(generator, steps=steps, callbacks=callbacks, max_queue_size=max_queue_size,
+                             workers=workers, use_multiprocessing=use_multiprocessing, verbose=verbose)
+
+    def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
+                          use_multiprocessing=False, verbose=0):
+        """Keras 2's ``predict_generator`` (deprecated: ``predict`` takes generators and Sequences)."""
+        warnings.warn("Model.predict_generator is deprecated and will be removed: Model.predict takes "
+                      "generators and Sequences", DeprecationWarning, stacklevel=2)
+        return self.predict(generator, steps=steps, callbacks=callbacks, max_queue_size=max_queue_size,
+                            workers=workers, use_multiprocessing=use_multiprocessing, verbose=verbose)
 
     # ---- evaluate / predict --------------------------------------------------------------
     def _evaluate_arrays(self, params, state, data, n, batch_size, callbacks=None):
@@ -552,12 +703,51 @@ class TrainingMixin:
         from arena.callbacks.base import CallbackList
         return CallbackList(callbacks, self, params) if callbacks else None
 
+    def _evaluate_feed(self, params, state, feed, callbacks=None):
+        """Loss and metrics over the batches of a :class:`_Feed` (one pass: ``steps`` batches)."""
+        key = random.next_key()
+        sums, n = None, 0
+        for i, (xs, ys, sws) in enumerate(feed.epoch()):
+            if callbacks:
+                callbacks.on_test_batch_begin(i)
+            part = self._fns["eval"](params, state, xs, ys, sws, jax.random.fold_in(key, i))
+            sums = part if sums is None else {k: sums[k] + part[k] for k in sums}
+            n += _batch_rows(xs)
+            if callbacks:
+                callbacks.on_test_batch_end(i, part)
+        feed.end_epoch()
+        if feed.ran_out:
+            warnings.warn(f"the {feed.what} ran out of batches after {i + 1 if sums is not None else 0} of "
+                          f"{feed.steps} steps; the results cover those batches", UserWarning, stacklevel=3)
+        if sums is None:
+            raise ValueError(f"Model '{self.name}': the {feed.what} yielded no batches to evaluate")
+        return {k: float(sums[k]) / n for k in self.metrics_names}
+
     def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, return_dict=False,
-                 callbacks=None, **kw):
+                 callbacks=None, steps=None, max_queue_size=10, workers=1, use_multiprocessing=False, **kw):
         """Loss and metrics on (x, y) in inference mode: a scalar, or a list in ``metrics_names`` order.
-        ``callbacks`` get the ``on_test_*`` hooks, as in Keras."""
+        ``callbacks`` get the ``on_test_*`` hooks, as in Keras. ``x`` may be a generator or Sequence of
+        ``(x, y[, sample_weight])`` batches (``steps`` of them; a generator without it runs to its end)."""
         self._require_compiled("evaluate")
         batch_size = _positive_batch_size(batch_size, "evaluate")
+        if _is_batch_source(x):
+            if y is not None or sample_weight is not None:
+                raise ValueError("evaluate: x is a generator or Sequence yielding (x, y[, sample_weight]) "
+                                 "batches; do not give y or sample_weight as well")
+            if steps is not None:
+                steps = _count(steps, "steps", minimum=1)
+            feed = _Feed(self, x, "evaluate", steps, "steps", max_queue_size=max_queue_size, workers=workers,
+                         use_multiprocessing=use_multiprocessing, required=False)
+            try:
+                cbs = self._callback_list(callbacks, verbose=verbose, steps=feed.steps)
+                if cbs:
+                    cbs.on_test_begin()
+                logs = self._evaluate_feed(self.params, self.state, feed, cbs)
+            finally:
+                feed.close()
+            if cbs:
+                cbs.on_test_end(dict(logs))
+            return logs if return_dict else _values(logs, self.metrics_names)
         xs, ys, sws, n = self._prepare(x, y, sample_weight)
         if ys is None:
             raise ValueError(f"Model '{self.name}'.evaluate needs targets y")
@@ -569,28 +759,53 @@ class TrainingMixin:
             cbs.on_test_end(dict(logs))
         return logs if return_dict else _values(logs, self.metrics_names)
 
-    def predict(self, x, batch_size=None, verbose=0, callbacks=None, **kw):
+    def predict(self, x, batch_size=None, verbose=0, callbacks=None, steps=None, max_queue_size=10, workers=1,
+                use_multiprocessing=False, **kw):
         """Outputs for ``x`` in inference mode, as numpy arrays (a list for several outputs).
-        ``callbacks`` get the ``on_predict_*`` hooks, as in Keras."""
-        self._ensure_built_for(x)
+        ``callbacks`` get the ``on_predict_*`` hooks, as in Keras. ``x`` may be a generator or Sequence
+        of batches ``x`` or ``(x,)`` (``(x, y, ...)`` too: the rest is ignored); ``steps`` of them, or
+        a generator without ``steps`` runs to its end."""
         bs = _positive_batch_size(batch_size, "predict")
-        xs = self._standardize(x, self.input_names, [t.shape for t in self.inputs], "input")
-        n = xs[0].shape[0]
+        feed = None
+        if _is_batch_source(x):
+            if steps is not None:
+                steps = _count(steps, "steps", minimum=1)
+            feed = _Feed(self, x, "predict", steps, "steps", max_queue_size=max_queue_size, workers=workers,
+                         use_multiprocessing=use_multiprocessing, required=False)
+            batches, n_steps = feed.epoch(), feed.steps
+        else:
+            self._ensure_built_for(x)
+            xs = self._standardize(x, self.input_names, [t.shape for t in self.inputs], "input")
+            self._check_input_values(xs)
+            n = xs[0].shape[0]
+            batches, n_steps = ([a[start:start + bs] for a in xs] for start in range(0, n, bs)), -(-n // bs)
         if self._predict_fn is None:  # one compiled function per model graph, compiled or not
-            self._predict_fn = jax.jit(lambda p, s, a, k: self.forward(p, s, a, training=False, key=k)[0])
+            self._predict_fn = jax.jit(lambda p, s, a, k: self.forward(p, s, a, training=False, key=k)[:2])
         params, state = self.params, self.state
+        stateful = any(l.runtime_state_names for l in _layers_within(self))
         key = random.next_key()  # for layers called with training=True in the graph
-        cbs = self._callback_list(callbacks, verbose=verbose, steps=-(-n // bs))
+        cbs = self._callback_list(callbacks, verbose=verbose, steps=n_steps)
         if cbs:
             cbs.on_predict_begin()
         outs = []
-        for i, start in enumerate(range(0, n, bs)):
-            if cbs:
-                cbs.on_predict_batch_begin(i)
-            outs.append(self._predict_fn(params, state, [jnp.asarray(a[start:start + bs]) for a in xs],
-                                         jax.random.fold_in(key, i)))
-            if cbs:
-                cbs.on_predict_batch_end(i, {"outputs": outs[-1]})
+        try:
+            for i, batch in enumerate(batches):
+                if cbs:
+                    cbs.on_predict_batch_begin(i)
+                out, new_state = self._predict_fn(params, state, [jnp.asarray(a) for a in batch],
+                                                  jax.random.fold_in(key, i))
+                outs.append(out)
+                if stateful:  # a stateful RNN's carry goes on from batch to batch, and call to call
+                    state = new_state
+                if cbs:
+                    cbs.on_predict_batch_end(i, {"outputs": outs[-1]})
+            if feed is not None:
+                feed.end_epoch()
+        finally:
+            if feed is not None:
+                feed.close()
+        if stateful:
+            self.state = state
         if cbs:
             cbs.on_predict_end()
         merged = [np.concatenate([np.asarray(o[j]) for o in outs]) if outs else
@@ -664,7 +879,7 @@ class _FitTask:
         self.model = model
         self.data = _on_device(xs, ys, sws)
         self.n, self.batch_size, self.shuffle = n, batch_size, shuffle
-        if val is not None:  # on the device once, not at every epoch's validation
+        if val is not None and not isinstance(val, _Feed):  # on the device once, not at every validation
             val = _on_device(*val[:3]) + (val[3],)
         self.val, self.validation_freq = val, validation_freq
         self.k = max(1, model.steps_per_execution)
@@ -712,7 +927,278 @@ class _FitTask:
         logs = {k: float(ts.sums[k]) / max(count, 1.0) for k in model.metrics_names}
         model._train_state = ts._replace(sums=model._zero_sums())
         if self.val is not None and (epoch + 1) % self.validation_freq == 0:
-            xs, ys, sws, n = self.val
-            val_logs = model._evaluate_arrays(ts.params, ts.state, (xs, ys, sws), n, self.batch_size)
+            if isinstance(self.val, _Feed):
+                val_logs = model._evaluate_feed(ts.params, ts.state, self.val)
+            else:
+                xs, ys, sws, n = self.val
+                val_logs = model._evaluate_arrays(ts.params, ts.state, (xs, ys, sws), n, self.batch_size)
             logs.update({f"val_{k}": v for k, v in val_logs.items()})
         return logs
+
+
+# ---- generators, iterables and Sequences ------------------------------------------------------------
+def _is_sequence(x):
+    from arena.utils.sequence import Sequence
+    return isinstance(x, Sequence)
+
+
+def _is_batch_source(x):
+    """Whether ``x`` is a source of batches (generator, iterator, iterable, Sequence), not array data."""
+    if _is_sequence(x):
+        return True
+    if x is None or isinstance(x, (np.ndarray, jax.Array, list, tuple, dict, str, bytes, int, float)) or \
+            hasattr(x, "__array__"):
+        return False
+    return hasattr(x, "__next__") or hasattr(x, "__iter__")
+
+
+_END = object()  # the end of a batch stream
+
+
+class _Prefetcher:
+    """Pulls the items of an iterator in a background thread into a bounded queue.
+
+    ``get`` returns the next item, ``_END`` at the end, or raises the exception the iterator raised
+    (with its traceback). ``close`` stops the thread: it never blocks on a full queue for long.
+    ``threaded=False`` (``workers=0``) reads the iterator in the caller's thread instead."""
+
+    def __init__(self, items, max_queue_size, threaded=True):
+        self._items, self._threaded = items, threaded
+        self._stop = threading.Event()
+        self._queue = queue.Queue(max_queue_size)
+        self._done = False
+        self._thread = None
+        if threaded:
+            self._thread = threading.Thread(target=self._work, name="arena-batches", daemon=True)
+            self._thread.start()
+
+    def _put(self, item):
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def _work(self):
+        try:
+            for item in self._items:
+                if not self._put((True, item)):
+                    return
+            self._put((True, _END))
+        except BaseException as e:  # noqa: BLE001 -- handed to the caller's thread, raised there
+            self._put((False, e))
+
+    def get(self):
+        if self._done:
+            return _END
+        if not self._threaded:
+            try:
+                return next(self._items)
+            except StopIteration:
+                self._done = True
+                return _END
+        while True:
+            try:
+                ok, item = self._queue.get(timeout=0.05)
+                break
+            except queue.Empty:
+                if not self._thread.is_alive() and self._queue.empty():
+                    self._done = True
+                    return _END
+        if not ok:
+            self._done = True
+            raise item
+        if item is _END:
+            self._done = True
+        return item
+
+    def close(self):
+        self._stop.set()
+        if self._thread is not None:
+            while True:  # empty the queue: a producer waiting to put sees the stop flag
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            self._thread.join(timeout=10.0)
+            self._thread = None
+        self._done = True
+
+
+class _Feed:
+    """Batches from a generator, iterator, iterable or Sequence, checked (``_prepare``: shapes, sample
+    and class weights) and put on the device in a background thread, ``steps`` per pass.
+
+    A generator or iterator is one stream for the whole call: each pass (epoch) takes the next
+    ``steps`` batches, as Keras 2's ``fit_generator`` did. A Sequence is read in the given order of
+    indices each pass (cycled when ``steps`` exceeds its length), an iterable with ``len`` anew."""
+
+    def __init__(self, model, data, kind, steps, steps_arg, what=None, class_weight=None, max_queue_size=10,
+                 workers=1, use_multiprocessing=False, required=True):
+        call = "fit" if kind == "fit" or what == "validation_data" else kind
+        if isinstance(max_queue_size, bool) or not isinstance(max_queue_size, (int, np.integer)) or \
+                max_queue_size < 1:
+            raise ValueError(f"{call}: max_queue_size must be an integer >= 1; got {max_queue_size!r}")
+        if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 0:
+            raise ValueError(f"{call}: workers must be an integer >= 0; got {workers!r}")
+        if use_multiprocessing:
+            warnings.warn(f"{call}: use_multiprocessing=True runs as a background thread in Arena (JAX cannot "
+                          f"run in forked worker processes)", UserWarning, stacklevel=4)
+        self.model, self.data, self.kind, self.class_weight = model, data, kind, class_weight
+        self.max_queue_size, self.threaded = int(max_queue_size), workers > 0
+        self.is_sequence = _is_sequence(data)
+        self.stream = not self.is_sequence and hasattr(data, "__next__")
+        self.what = what or ("Sequence" if self.is_sequence else "generator")
+        length = None
+        if self.is_sequence or (not self.stream and hasattr(data, "__len__")):
+            length = len(data)
+            if length < 1:
+                raise ValueError(f"{call}: the {self.what} is empty (len() is {length})")
+        self.steps = steps if steps is not None else length
+        if self.steps is None and required:
+            src = "validation_data" if what == "validation_data" else "x"
+            raise ValueError(f"{call}: {steps_arg} is required when {src} is a generator or an iterator (it has "
+                             f"no len(): Arena cannot tell how many batches make an epoch). Give {steps_arg}"
+                             f"=number of batches, or use an arena.utils.Sequence")
+        self._iter = iter(data) if self.stream else None
+        self._pf = None
+        self.ran_out = False
+        if not model.outputs:  # build the model from the first batch, here in the caller's thread
+            model._ensure_built_for(self._x_of(self._first()))
+        else:
+            model._ensure_built_for(None)
+
+    def _first(self):
+        try:
+            if self.is_sequence:
+                return self.data[0]
+            if self.stream:
+                first = next(self._iter)
+                self._iter = itertools.chain([first], self._iter)
+                return first
+            return next(iter(self.data))
+        except StopIteration:
+            raise ValueError(f"Model '{self.model.name}': the {self.what} yielded no batches") from None
+
+    def _x_of(self, raw):
+        if self.kind == "predict":
+            return raw[0] if isinstance(raw, tuple) and 1 <= len(raw) <= 3 else raw
+        return raw[0] if isinstance(raw, (tuple, list)) and len(raw) in (2, 3) else raw
+
+    def _get(self, i):
+        try:
+            return self.data[i]
+        except Exception as e:
+            e.add_note(f"(raised by {type(self.data).__name__}.__getitem__({i}), batch {i} of the {self.what})")
+            raise
+
+    def _read(self, items, noted):
+        it = iter(items)
+        count = 0
+        while True:
+            try:
+                index, raw = next(it)
+            except StopIteration:
+                return
+            except Exception as e:
+                if not noted:
+                    e.add_note(f"(raised by the {self.what} while Arena read its batch {count})")
+                raise
+            count += 1
+            yield self._check(index, raw)
+
+    def _check(self, index, raw):
+        """A raw batch checked as ``fit``'s arrays are, on the device; errors name the batch."""
+        model = self.model
+        try:
+            if self.kind == "predict":
+                xs = model._standardize(self._x_of(raw), model.input_names, [t.shape for t in model.inputs],
+                                        "input")
+                return [_to_device(a) for a in xs]
+            if not isinstance(raw, (tuple, list)) or len(raw) not in (2, 3):
+                got = f"a {type(raw).__name__} of length {len(raw)}" if isinstance(raw, (tuple, list)) else \
+                    f"a {type(raw).__name__}"
+                raise ValueError(f"each batch must be a tuple (x, y) or (x, y, sample_weight); got {got}")
+            if raw[1] is None:
+                raise ValueError("the batch has no targets (y is None)")
+            xs, ys, sws, _ = model._prepare(raw[0], raw[1], raw[2] if len(raw) == 3 else None, self.class_weight)
+        except ValueError as e:
+            raise ValueError(f"batch {index} of the {self.what}: {e}") from None
+        return _on_device(xs, ys, sws)
+
+    def epoch(self, order=None):
+        """One pass: the next ``steps`` prepared batches (all of them when ``steps`` is None)."""
+        if self.stream:
+            if self._pf is None:
+                self._pf = _Prefetcher(self._read(enumerate(self._iter), False), self.max_queue_size, self.threaded)
+        else:
+            self.close()
+            if self.is_sequence:
+                order = np.arange(len(self.data)) if order is None else np.asarray(order)
+                if self.steps is not None and self.steps != len(order):
+                    order = np.resize(order, self.steps)
+                items, noted = ((int(i), self._get(int(i))) for i in order), True
+            else:
+                items, noted = enumerate(iter(self.data)), False
+            self._pf = _Prefetcher(self._read(items, noted), self.max_queue_size, self.threaded)
+        pf, n = self._pf, 0
+        while self.steps is None or n < self.steps:
+            item = pf.get()
+            if item is _END:
+                self.ran_out = self.steps is not None
+                return
+            n += 1
+            yield item
+
+    def end_epoch(self):
+        """After a pass: a Sequence's ``on_epoch_end``; the pass's thread stops (a stream's keeps going)."""
+        if not self.stream:
+            self.close()
+        if self.is_sequence:
+            self.data.on_epoch_end()
+
+    def close(self):
+        if self._pf is not None:
+            self._pf.close()
+            self._pf = None
+
+
+class _FeedFitTask(_FitTask):
+    """Supervised batches for the one loop from a :class:`_Feed`, each run by the compiled
+    ``train_batch`` (one ``train_step`` on a batch passed in)."""
+
+    def __init__(self, model, feed, shuffle, val, validation_freq, batch_size):
+        self.model, self.feed, self.shuffle = model, feed, shuffle
+        if val is not None and not isinstance(val, _Feed):
+            val = _on_device(*val[:3]) + (val[3],)
+        self.val, self.validation_freq, self.batch_size = val, validation_freq, batch_size
+        self.k = 1
+        self.steps_per_epoch = feed.steps
+
+    def batches(self, epoch):
+        model = self.model
+        ts = model._train_state = model._train_state._replace(sums=model._zero_sums())
+        order = None
+        if self.feed.is_sequence and self.shuffle:  # a function of (key, step): a resumed run is exact
+            order = epoch_order(ts.key, ts.step, len(self.feed.data))
+        yield from self.feed.epoch(order)
+        if self.feed.ran_out:
+            warnings.warn(f"fit: the {self.feed.what} ran out of batches; training stops (it must yield "
+                          f"steps_per_epoch * epochs = {self.feed.steps} * epochs batches)", UserWarning)
+            model.stop_training = True
+
+    def steps_in(self, batch):
+        return 1
+
+    def train_step(self, batch):
+        model = self.model
+        if model._log_names is None:  # a custom train_step: its log names, from this first batch
+            model._ensure_log_names(batch)
+        model._train_state, logs = model._fns["train_batch"](model._train_state, batch)
+        return logs
+
+    def end_epoch(self, epoch):
+        self.feed.end_epoch()
+        return super().end_epoch(epoch)

@@ -12,3 +12,7 @@ from arena.nn.layers.pooling import (AveragePooling1D, AveragePooling2D, AvgPool
                                      MaxPooling1D, MaxPooling2D)
 from arena.nn.layers.reshaping import (Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, ZeroPadding1D,
                                        ZeroPadding2D)
+from arena.nn.layers.embedding import Embedding
+from arena.nn.layers.recurrent import GRU, GRUCell, LSTM, LSTMCell, RNN, SimpleRNN, SimpleRNNCell
+from arena.nn.layers.noise import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
+from arena.nn.layers.wrappers import Bidirectional, TimeDistributed

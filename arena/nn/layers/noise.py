@@ -1,0 +1,149 @@
+"""Noise layers (Keras 2 semantics): GaussianNoise, GaussianDropout, SpatialDropout1D, SpatialDropout2D.
+
+Each is the identity in inference and draws its noise from the call's key in training (an error naming
+the layer when there is none). ``seed`` (an int) is folded into that key, as in :class:`Dropout`. All pass
+masks through unchanged.
+"""
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from arena.nn.layers.base import Layer, register
+from arena.nn.layers.conv import as_float
+
+
+def _number(layer, what, value, low, high=None):
+    """``value`` as a finite float in ``[low, high)`` (``high`` None: no upper bound), else a ValueError."""
+    kind = type(layer).__name__
+    bad = isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
+    v = math.nan if bad else float(value)
+    if not math.isfinite(v) or v < low or (high is not None and v >= high):
+        bound = f"in [{low}, {high})" if high is not None else f">= {low} and finite"
+        raise ValueError(f"{kind} '{layer.name}': {what} must be a number {bound}; got {value!r}")
+    return v
+
+
+def _seed(layer, seed):
+    if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0):
+        raise ValueError(f"{type(layer).__name__} '{layer.name}': seed must be a non-negative integer or None; "
+                         f"got {seed!r}")
+    return None if seed is None else int(seed)
+
+
+class _Noise(Layer):
+    """Shared parts: mask pass-through, the seed, the key check."""
+
+    supports_masking = True
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = _seed(self, seed)
+
+    def _key(self, key):
+        if key is None:
+            raise ValueError(f"{type(self).__name__} '{self.name}' needs a random key in training mode "
+                             f"(call it with key=jax.random.PRNGKey(...), or train it inside a model)")
+        return key if self.seed is None else jax.random.fold_in(key, self.seed)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
+
+
+@register
+class GaussianNoise(_Noise):
+    """In training, add zero-mean Gaussian noise of standard deviation ``stddev``; identity in inference."""
+
+    def __init__(self, stddev, seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        self.stddev = _number(self, "stddev", stddev, 0.0)
+
+    def call(self, params, x, training=False, key=None):
+        if not training or self.stddev == 0.0:
+            return x
+        x = as_float(x)
+        noise = jax.random.normal(self._key(key), x.shape, x.dtype)
+        return x + self.stddev * noise
+
+    def get_config(self):
+        return {**super().get_config(), "stddev": self.stddev}
+
+
+@register
+class GaussianDropout(_Noise):
+    """In training, multiply by Gaussian noise of mean 1 and standard deviation ``sqrt(rate / (1 - rate))``;
+    identity in inference."""
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        self.rate = _number(self, "rate", rate, 0.0, 1.0)
+
+    def call(self, params, x, training=False, key=None):
+        if not training or self.rate == 0.0:
+            return x
+        x = as_float(x)
+        stddev = math.sqrt(self.rate / (1.0 - self.rate))
+        noise = jax.random.normal(self._key(key), x.shape, x.dtype)
+        return x * (1.0 + stddev * noise)
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate}
+
+
+class _SpatialDropout(_Noise):
+    """Dropout of whole feature maps: one keep/drop draw per sample and channel (channels last), the kept
+    ones scaled by ``1 / (1 - rate)``."""
+
+    rank = None  # input rank, batch axis included
+
+    def __init__(self, rate, seed=None, noise_shape=None, **kwargs):
+        # noise_shape: in Keras 2 configs (always None; the spatial layers fix their own noise shape)
+        super().__init__(seed=seed, **kwargs)
+        self.rate = _number(self, "rate", rate, 0.0, 1.0)
+
+    def build(self, input_shape):
+        axes = "(batch, steps, channels)" if self.rank == 3 else "(batch, rows, cols, channels)"
+        self._expect_rank(input_shape, self.rank, axes)
+
+    def call(self, params, x, training=False, key=None):
+        if not training or self.rate == 0.0:
+            return x
+        if x.ndim != self.rank:
+            raise ValueError(f"{type(self).__name__} '{self.name}' expects input of rank {self.rank}; got shape "
+                             f"{tuple(x.shape)}")
+        shape = (x.shape[0],) + (1,) * (self.rank - 2) + (x.shape[-1],)
+        keep = jax.random.bernoulli(self._key(key), 1.0 - self.rate, shape)
+        return jnp.where(keep, x / (1.0 - self.rate), 0.0).astype(as_float(x).dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate}
+
+
+@register
+class SpatialDropout1D(_SpatialDropout):
+    """Drop whole channels of a (batch, steps, channels) input: noise shape (batch, 1, channels)."""
+
+    rank = 3
+
+
+@register
+class SpatialDropout2D(_SpatialDropout):
+    """Drop whole feature maps of a (batch, rows, cols, channels) input: noise shape (batch, 1, 1, channels).
+    Only ``data_format='channels_last'`` (Arena's layout) is supported."""
+
+    rank = 4
+
+    def __init__(self, rate, data_format=None, seed=None, **kwargs):
+        super().__init__(rate, seed=seed, **kwargs)
+        if data_format not in (None, "channels_last"):
+            raise ValueError(f"SpatialDropout2D '{self.name}': data_format must be 'channels_last' (Arena's "
+                             f"layout, batch x rows x cols x channels); got {data_format!r}. Transpose the input "
+                             f"with Permute((2, 3, 1)) first")
+        self.data_format = "channels_last"
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}
