@@ -671,3 +671,20 @@ def test_tensorboard_purges_events_a_killed_run_wrote_past_the_resume_point(tmp_
     acc = EventAccumulator(str(tmp_path / "train"))
     acc.Reload()
     assert [e.step for e in acc.Scalars("epoch_loss")] == [0, 1, 2, 3]
+
+
+def test_tensorboard_writes_embeddings_to_the_projector_and_text(tmp_path, fresh_session):
+    from arena.callbacks import TensorBoard
+    from arena.nn.layers import Embedding, Flatten
+    m = Sequential([Embedding(4, 2, input_length=3, name="words"), Flatten(), Dense(1)])
+    m.compile("sgd", "mse")
+    tb = TensorBoard(tmp_path, embeddings_freq=1, embeddings_metadata={"words": ["<pad>", "a", "b", "c"]})
+    m.fit(np.array([[1, 2, 3]] * 4), np.ones((4, 1)), epochs=2, verbose=0, callbacks=[tb])
+    config = (tmp_path / "projector_config.pbtxt").read_text()
+    assert "words" in config and "metadata.tsv" in config
+    tsv = next(tmp_path.rglob("metadata.tsv")).read_text().split()
+    assert tsv == ["<pad>", "a", "b", "c"]
+    tb.log_text("sample", "alice was beginning", step=3)
+    bad = TensorBoard(tmp_path / "bad", embeddings_freq=1, embeddings_metadata=["a"])
+    with pytest.raises(ValueError, match="has 1 labels; its embedding matrix has 4 rows"):
+        m.fit(np.array([[1, 2, 3]]), np.ones((1, 1)), verbose=0, callbacks=[bad])

@@ -29,9 +29,25 @@ class TensorBoard(Callback):
     many epochs, a histogram per weight of ``self.model.params`` (nested dict), tag ``layer/weight``.
     ``write_graph``: JAX programs have no TensorBoard graph, so the model's ``summary()`` and config
     JSON are written to the Text tab instead.
+
+    ``embeddings_freq``: every that many epochs, the weights of the model's Embedding layers (or
+    those named in ``embeddings_layer_names``) go to TensorBoard's Projector, one row per token,
+    labelled by ``embeddings_metadata``: a list of labels (row i's label at i, e.g. the words of a
+    tokenizer's ``index_word`` with a padding label first), a path to a file of one label per line,
+    or a dict of those by layer name. :meth:`log_text` adds text (e.g. a char-RNN's sample) to the
+    Text tab. Keras' ``write_images``, ``profile_batch``, ``embeddings_data``, ``batch_size``,
+    ``write_steps_per_second`` and ``write_grads`` are accepted (scripts pass them) and do nothing.
     """
 
-    def __init__(self, log_dir="./logs", histogram_freq=0, update_freq="epoch", write_graph=False):
+    def __init__(self, log_dir="./logs", histogram_freq=0, update_freq="epoch", write_graph=False,
+                 embeddings_freq=0, embeddings_layer_names=None, embeddings_metadata=None, **kwargs):
+        unknown = sorted(set(kwargs) - {"write_images", "profile_batch", "embeddings_data", "batch_size",
+                                        "write_steps_per_second", "write_grads"})
+        if unknown:
+            raise TypeError(f"TensorBoard: unexpected keyword argument(s) {unknown}")
+        self.embeddings_freq = check_int("TensorBoard", "embeddings_freq", embeddings_freq, 0)
+        self.embeddings_layer_names = embeddings_layer_names
+        self.embeddings_metadata = embeddings_metadata
         super().__init__()
         log_dir = os.fspath(log_dir) if isinstance(log_dir, os.PathLike) else log_dir
         if not isinstance(log_dir, str) or not log_dir:
@@ -135,6 +151,8 @@ class TensorBoard(Callback):
         self._write_logs(logs, "epoch_", step, learning_rate)
         if self.histogram_freq and epoch % self.histogram_freq == 0:
             self._write_histograms(step)
+        if self.embeddings_freq and epoch % self.embeddings_freq == 0:
+            self._write_embeddings(step)
         for writer in self._writers.values():
             writer.flush()
 
@@ -156,6 +174,41 @@ class TensorBoard(Callback):
         for tag, array in walk(self.model.params, ()):
             if array.size and np.issubdtype(array.dtype, np.number):
                 writer.add_histogram(tag, array.astype(np.float64).ravel(), global_step=int(step))
+
+    def log_text(self, tag, text, step=0):
+        """Add ``text`` (Markdown) to the Text tab under ``tag`` at ``step``."""
+        self._writer("train").add_text(tag, str(text), global_step=int(step))
+        self._writer("train").flush()
+
+    def _write_embeddings(self, step):
+        from arena.nn.layers.embedding import Embedding
+        layers = [l for l in getattr(self.model, "layers", []) if isinstance(l, Embedding)]
+        if self.embeddings_layer_names is not None:
+            wanted = set(self.embeddings_layer_names)
+            missing = wanted - {l.name for l in layers}
+            if missing:
+                raise ValueError(f"TensorBoard: embeddings_layer_names {sorted(missing)} are not Embedding layers of "
+                                 f"the model; it has {[l.name for l in layers]}")
+            layers = [l for l in layers if l.name in wanted]
+        for layer in layers:
+            matrix = np.asarray(layer.get_weights()[0])
+            labels = self._labels_for(layer, matrix.shape[0])
+            self._writer("").add_embedding(matrix, metadata=labels, tag=layer.name, global_step=int(step))
+
+    def _labels_for(self, layer, rows):
+        meta = self.embeddings_metadata
+        if isinstance(meta, dict):
+            meta = meta.get(layer.name)
+        if meta is None:
+            return None
+        if isinstance(meta, (str, os.PathLike)):
+            with open(meta, encoding="utf-8") as f:
+                meta = [line.rstrip("\n") for line in f]
+        labels = [str(m) for m in meta]
+        if len(labels) != rows:
+            raise ValueError(f"TensorBoard: embeddings_metadata for layer '{layer.name}' has {len(labels)} labels; "
+                             f"its embedding matrix has {rows} rows (one label per row, the padding id 0 too)")
+        return labels
 
     def _write_model_text(self):
         parts = []
