@@ -213,3 +213,21 @@ def test_freezing_the_wrapper_freezes_the_inner_layer(fresh_session):
     assert td.layer.trainable is False
     td.trainable = True
     assert td.layer.trainable is True
+
+
+def test_a_frozen_inner_model_stays_frozen_inside_a_trainable_wrapper(fresh_session):
+    """Keras 2: a frozen layer inside a wrapper is not trained, and summary counts it as non-trainable."""
+    from arena.nn.layers import Dense, Input, TimeDistributed
+    from arena.nn import Model, Sequential
+    inner = Sequential([Dense(2, input_shape=(3,))], name="inner")
+    inner.trainable = False
+    x = Input(shape=(4, 3))
+    m = Model(x, Dense(1)(TimeDistributed(inner)(x)))
+    m.compile("sgd", "mse")
+    before = inner.get_weights()
+    m.fit(np.ones((2, 4, 3), "float32"), np.ones((2, 4, 1), "float32"), verbose=0)
+    for a, b in zip(inner.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+    lines = []
+    m.summary(print_fn=lines.append)
+    assert "Non-trainable params: 8" in lines

@@ -140,9 +140,7 @@ class Model(TrainingMixin, Layer):
     def trainable_mask(self, parent_trainable=True):
         """A pytree shaped like ``params`` with True where a weight is trained."""
         on = parent_trainable and self.trainable
-        return {l.name: (l.trainable_mask(on) if isinstance(l, Model)
-                         else jax.tree_util.tree_map(lambda _: on and l.trainable, l.params))
-                for l in self._layers if not isinstance(l, InputLayer)}
+        return {l.name: l.trainable_mask(on) for l in self._layers if not isinstance(l, InputLayer)}
 
     def get_weights(self):
         return [w for l in self._layers for w in l.get_weights()]

@@ -30,8 +30,7 @@ def make_update(model, tx):
     """The update of ``model``'s weights (a Model, or any layer) by the optax transformation ``tx``,
     with the trainable mask, penalties and constraints as they are now (as Keras fixes them at
     ``compile``)."""
-    mask = model.trainable_mask() if hasattr(model, "trainable_mask") else jax.tree_util.tree_map(
-        lambda _: model.trainable, model.params)
+    mask = model.trainable_mask()
     all_trainable = all(jax.tree_util.tree_leaves(mask))
     if not all_trainable:
         labels = jax.tree_util.tree_map(lambda m: "train" if m else "frozen", mask)

@@ -375,6 +375,14 @@ class Layer:
             return {k: value[k] for k in old}
         return value
 
+    def trainable_mask(self, parent_trainable=True):
+        """A pytree shaped like ``params``: True where a weight is trained (this layer and its
+        sublayers each trainable, inside a trainable parent)."""
+        on = parent_trainable and self.trainable
+        mask = {k: jax.tree_util.tree_map(lambda _: on, v) for k, v in self._params.items()}
+        mask.update({l.name: l.trainable_mask(on) for l in self._sublayers})
+        return mask
+
     # ---- weights -------------------------------------------------------------
     @property
     def weight_names(self):
