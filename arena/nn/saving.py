@@ -359,6 +359,9 @@ _KERAS_DEFAULTS = {"ragged": False, "sparse": False, "optional": False, "groups"
                    "adjustment": None, "fused": None, "autocast": True, "data_format": "channels_last",
                    "input_dtype": None}
 _KERAS_SPEC_KEYS = ("module", "registered_name", "build_config", "compile_config", "shared_object_id")
+_KERAS_INIT_DEFAULTS = {"input_axes": None, "output_axes": None}
+_NESTED_LAYER_KEYS = ("layer", "backward_layer", "cell")  # wrappers' inner layers, RNN(cell)'s cell
+_MASK_OP_LAYERS = ("NotEqual",)  # Keras 3 functional graphs record mask_zero's mask as an op layer
 
 
 def _plain(value):
@@ -368,6 +371,10 @@ def _plain(value):
     if isinstance(value, dict):
         if value.get("class_name") in ("DTypePolicy", "Policy", "FloatDTypePolicy") and "config" in value:
             return value["config"].get("name", "float32")
+        if value.get("module") == "keras.initializers" and isinstance(value.get("config"), dict):
+            # Keras 3.12+ variance-scaling initializers: input_axes/output_axes None = the usual fans
+            value = {**value, "config": {k: v for k, v in value["config"].items()
+                                         if not (k in _KERAS_INIT_DEFAULTS and v == _KERAS_INIT_DEFAULTS[k])}}
         return {k: _plain(v) for k, v in value.items() if k not in ("module", "registered_name")}
     if isinstance(value, list):
         return [_plain(v) for v in value]
@@ -392,6 +399,45 @@ def _node_refs(node):
     kwargs = {k: v for k, v in (node.get("kwargs") or {}).items()
               if v is not None and k != "mask" and not _tensor_refs(v)}
     return [ref[:3] + [dict(kwargs)] for ref in _tensor_refs(node.get("args", []))]
+
+
+def _mask_op_layers(layers):
+    """Names of Keras 3 mask op layers (``NotEqual`` of the token ids, from ``mask_zero=True``) whose
+    outputs reach other layers only as their ``mask`` argument: Arena propagates that mask itself."""
+    ops = {l.get("name") for l in layers if isinstance(l, dict) and l.get("class_name") in _MASK_OP_LAYERS}
+    if not ops:
+        return ops
+    for layer in layers:
+        nodes = layer.get("inbound_nodes") if isinstance(layer, dict) else None
+        for node in nodes if isinstance(nodes, list) else []:
+            if isinstance(node, dict):
+                used = _tensor_refs(node.get("args", [])) + _tensor_refs(
+                    {k: v for k, v in (node.get("kwargs") or {}).items() if k != "mask"})
+            else:
+                used = [r for r in node if isinstance(r, list)]
+            ops -= {r[0] for r in used}
+    return ops
+
+
+def _drop_mirror_backward_layer(config):
+    """Keras 3 writes a Bidirectional's ``backward_layer`` even when it is the default mirror of
+    ``layer`` (same config, ``go_backwards`` flipped) and names ``layer`` ``forward_<name>``. Arena
+    builds the mirror itself from ``layer`` (naming the copies ``forward_<name>``/``backward_<name>``,
+    as the weight names in the file do): drop the mirror and restore the inner layer's base name. A
+    backward layer that is not the mirror is an error (Arena cannot load it yet)."""
+    fwd, bwd = config["layer"], config["backward_layer"]
+    fc, bc = dict(fwd.get("config") or {}), dict(bwd.get("config") or {})
+    fname, bname = fc.pop("name", None), bc.pop("name", None)
+    mirror = (fwd.get("class_name") == bwd.get("class_name")
+              and {**fc, "go_backwards": not fc.get("go_backwards", False)} == bc)
+    if not mirror:
+        raise ValueError(f"Bidirectional {config.get('name')!r}: its backward_layer {bname!r} is not the mirror of "
+                         f"its layer {fname!r} (the same config run the other way); Arena cannot load such a "
+                         f"backward_layer from a file")
+    if isinstance(fname, str) and isinstance(bname, str) and fname.startswith("forward_") and \
+            bname == "backward_" + fname[len("forward_"):]:
+        config["layer"] = {**fwd, "config": {**fwd["config"], "name": fname[len("forward_"):]}}
+    del config["backward_layer"]
 
 
 def translate_keras_config(spec, custom_objects=None):
@@ -420,6 +466,12 @@ def translate_keras_config(spec, custom_objects=None):
     config = spec.get("config") or {}
     if isinstance(config, list):
         config = {"layers": config}
+    if isinstance(config, dict):
+        # Wrappers (Bidirectional, TimeDistributed) and RNN(cell) hold whole layer specs, in Keras 3
+        # with module/registered_name/build_config and dtype policies: translate them as layers.
+        config = {k: (translate_keras_config(v, custom_objects)
+                      if k in _NESTED_LAYER_KEYS and isinstance(v, dict) and isinstance(v.get("class_name"), str)
+                      else v) for k, v in config.items()}
     config = _plain(config)
     if not isinstance(config, dict):
         raise ValueError(f"the config of layer spec {class_name} is {str(config)[:80]}; expected a dict")
@@ -434,10 +486,13 @@ def translate_keras_config(spec, custom_objects=None):
             raise ValueError(f"the config of {class_name} {config.get('name')!r} holds 'layers' "
                              f"{str(config['layers'])[:80]}; expected a list of layer specs")
         layers = []
+        mask_ops = _mask_op_layers(config["layers"])
         for layer in config["layers"]:
             if not isinstance(layer, dict):
                 raise ValueError(f"the config of {class_name} {config.get('name')!r} holds a layer spec "
                                  f"{str(layer)[:80]}; expected a dict with 'class_name' and 'config'")
+            if layer.get("name") in mask_ops:
+                continue  # Arena's graph carries Embedding(mask_zero=True)'s mask by itself
             layer = dict(layer)
             if isinstance(layer.get("inbound_nodes"), list):
                 layer["inbound_nodes"] = [_node_refs(n) if isinstance(n, dict) else n
@@ -455,6 +510,8 @@ def translate_keras_config(spec, custom_objects=None):
         for key, off in _KERAS_DEFAULTS.items():
             if key in config and key not in accepted and config[key] == off:
                 del config[key]
+    if class_name == "Bidirectional" and isinstance(config.get("backward_layer"), dict):
+        _drop_mirror_backward_layer(config)
     if class_name == "Lambda":
         for key in ("function_type", "module", "output_shape_type", "output_shape_module"):
             config.pop(key, None)
@@ -581,7 +638,8 @@ def _resolve_named(value, custom_objects, kind):
 
 # Keras optimizer settings with no Arena counterpart, and the value that means "not used".
 _KERAS_OPT_OFF = {"weight_decay": (None, 0, 0.0), "use_ema": (False,), "ema_momentum": None,
-                  "ema_overwrite_frequency": None, "jit_compile": None, "is_legacy_optimizer": None, "name": None}
+                  "ema_overwrite_frequency": None, "jit_compile": None, "is_legacy_optimizer": None, "name": None,
+                  "loss_scale_factor": (None,), "gradient_accumulation_steps": (None, 1)}  # Keras 3 (off)
 
 
 def _optimizer_from_config(oc, custom_objects):
@@ -630,33 +688,72 @@ def _optimizer_from_config(oc, custom_objects):
         raise _Unmappable(f"{name} cannot be rebuilt from the file's settings ({e})") from None
 
 
-def _keras_slots(og, model):
+def _file_var_paths(model, weights_group):
+    """``{file weight name as a tuple of components: params path}``, the file's weight names paired
+    with the model's weights as :func:`_plan_layer` pairs them. Optimizer slots name their variable by
+    that path (Keras 2: ``Adam/m/bigru/forward_gru/gru_cell/kernel:0``; Keras 3 joins it with ``_``:
+    ``adam/bigru_forward_gru_gru_cell_kernel_momentum``), which tells apart the forward and backward
+    cells of a Bidirectional that share the leaf name ``gru_cell``."""
+    out = {}
+    if weights_group is None:
+        return out
+    for layer in model.layers:
+        entries = _weight_entries(layer)
+        if not entries or not has_child(weights_group, layer.name):
+            continue
+        group = safe_child(weights_group, layer.name, "a layer's weights")
+        names = _read_names(group, "weight_names") if isinstance(group, h5py.Group) else []
+        if len(names) != len(entries):
+            continue
+        order = _match_by_name([e[0] for e in entries], names) or list(range(len(names)))
+        for (_, leaf, w, _), i in zip(entries, order):
+            out[tuple(_components(names[i]))] = _params_path(model, leaf, w)
+    return out
+
+
+def _keras_slots(og, model, weights_group=None):
     """Keras optimizer weights -> ({slot: {(layer, weight): array}}, iteration). Handles Keras 2.11+
-    names ``Adam/m/dense/kernel:0`` and legacy ``Adam/dense/kernel/m:0``."""
+    names ``Adam/m/dense/kernel:0``, legacy ``Adam/dense/kernel/m:0`` and Keras 3's flat
+    ``adam/sequential_dense_kernel_momentum`` (with ``adam/learning_rate``, the current rate, which
+    the optimizer config also holds)."""
     names = _read_names(og, "weight_names")
     leaf_paths = {}
     for layer in model.layers:
         for name, leaf, w, _ in _weight_entries(layer):
             leaf_paths[(leaf.name, w)] = _params_path(model, leaf, w)
+    by_path = _file_var_paths(model, weights_group)
+    flat = {"_".join(k): v for k, v in by_path.items()}
     slots, iteration = {}, None
     for n in names:
         parts = _components(n)
         if parts[-1] in ("iteration", "iterations", "iter"):
             iteration = _read_counter(og, n)
             continue
-        if len(parts) >= 4 and parts[1] in _SLOT_NAMES:
+        if len(parts) == 2 and parts[1] == "learning_rate":
+            continue
+        if len(parts) == 2 and parts[1].rpartition("_")[2] in ("momentum", "velocity"):
+            var, _, slot = parts[1].rpartition("_")
+            if var not in flat:
+                raise _Unmappable(f"optimizer weight {n!r} belongs to no weight of the model")
+            path = flat[var]
+        elif len(parts) >= 4 and parts[1] in _SLOT_NAMES:
             slot, var = parts[1], parts[2:]
         elif len(parts) >= 4 and parts[-1] in _SLOT_NAMES:
             slot, var = parts[-1], parts[1:-1]
         else:
             raise _Unmappable(f"unrecognised optimizer weight {n!r}")
-        key = (var[-2], var[-1])
-        if key not in leaf_paths:
-            raise _Unmappable(f"optimizer weight {n!r} belongs to no weight of the model")
+        if len(parts) != 2:
+            key = (var[-2], var[-1])
+            if tuple(var) in by_path:
+                path = by_path[tuple(var)]
+            elif key in leaf_paths:
+                path = leaf_paths[key]
+            else:
+                raise _Unmappable(f"optimizer weight {n!r} belongs to no weight of the model")
         ds = safe_child(og, n, "an optimizer weight")  # read once its shape is checked (see _map_keras_optimizer)
         if not isinstance(ds, h5py.Dataset) or not is_numeric_dtype(ds.dtype) or ds.dtype.kind == "c":
             raise _Unmappable(f"optimizer weight {n!r} is not an array of real numbers")
-        slots.setdefault(_SLOT_NAMES[slot], {})[leaf_paths[key]] = ds
+        slots.setdefault(_SLOT_NAMES[slot], {})[path] = ds
     return slots, iteration
 
 
@@ -694,10 +791,10 @@ def _params_path(model, leaf, w):
     return find(model) + (w,)
 
 
-def _map_keras_optimizer(model, og, opt_name):
+def _map_keras_optimizer(model, og, opt_name, weights_group=None):
     """Carry Keras' moments into the fresh optax state: Adam m/v -> mu/nu, SGD momentum m -> trace
     (Arena's SGD keeps Keras' velocity m = momentum*m - lr*g itself as the trace)."""
-    slots, iteration = _keras_slots(og, model)
+    slots, iteration = _keras_slots(og, model, weights_group)
     if iteration is None:
         raise _Unmappable("no iteration counter")
     ts = model._state()
@@ -746,7 +843,8 @@ def _restore_optimizer(model, f, source):
         step = _read_counter(og, "iteration:0") if has_child(og, "iteration:0") else 0
         model._train_state = ts._replace(opt_state=opt_state, key=key, step=jnp.asarray(step, jnp.int32))
         return
-    _map_keras_optimizer(model, og, type(model.optimizer).__name__)
+    wg = safe_child(f, "model_weights") if has_child(f, "model_weights") else None
+    _map_keras_optimizer(model, og, type(model.optimizer).__name__, wg if isinstance(wg, h5py.Group) else None)
 
 
 def _file_steps_per_execution(value, source):

@@ -102,7 +102,8 @@ class _Cell(Layer):
                 "kernel_constraint": constraints.serialize(self.kernel_constraint),
                 "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
                 "bias_constraint": constraints.serialize(self.bias_constraint),
-                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
+                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
+                **({"seed": self.seed} if self.seed is not None else {})}  # Keras 2's SimpleRNN takes no seed
 
 
 @register
