@@ -3,7 +3,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from arena.nn import Model, Sequential, load_model
+from arena import set_seed
+from arena.nn import Model, Sequential, clear_session, load_model
 from arena.nn.layers import GRU, LSTM, RNN, Dense, Embedding, Input, Masking, SimpleRNN, SimpleRNNCell
 from arena.testing import check_layer
 
@@ -134,17 +135,32 @@ def test_stateful_rnn_carries_state_across_batches_and_resets(fresh_session):
         stateful.predict(x[:1, :4], batch_size=1)
 
 
-def test_stateful_training_threads_the_carry_and_saving_keeps_weights_only(fresh_session, tmp_path):
-    m = Sequential([Input(batch_shape=(2, 3, 1)), SimpleRNN(2, stateful=True), Dense(1)])
-    m.compile("sgd", "mse")
-    x, y = np.ones((4, 3, 1), "float32"), np.zeros((4, 1), "float32")
+def test_stateful_training_threads_the_carry_and_a_saved_run_resumes_exactly(fresh_session, tmp_path):
+    x = np.random.default_rng(7).normal(size=(8, 3, 1)).astype("float32")
+    y = x.sum(axis=(1, 2))[:, None]
+
+    def build():  # the same names, weights and training key each time
+        clear_session()
+        set_seed(0)
+        m = Sequential([Input(batch_shape=(2, 3, 1)), LSTM(2, stateful=True), Dense(1)])
+        m.compile("adam", "mse")
+        return m
+    straight = build()
+    straight.fit(x, y, batch_size=2, epochs=2, verbose=0, shuffle=False)
+    m = build()
     m.fit(x, y, batch_size=2, epochs=1, verbose=0, shuffle=False)
     carry = np.asarray(m.layers[0].state["states_0"])
     assert carry.shape == (2, 2) and np.any(carry != 0)
     m.save(tmp_path / "s.h5")
     loaded = load_model(tmp_path / "s.h5")
-    assert len(loaded.get_weights()) == len(m.get_weights()) == 5
-    np.testing.assert_array_equal(loaded.layers[0].state["states_0"], 0.0)  # runtime state is never saved
+    assert len(loaded.get_weights()) == len(m.get_weights()) == 5  # the carry is no weight ...
+    np.testing.assert_array_equal(loaded.layers[0].state["states_0"], carry)  # ... but the file keeps it
+    loaded.fit(x, y, batch_size=2, epochs=2, initial_epoch=1, verbose=0, shuffle=False)
+    for a, b in zip(loaded.get_weights(), straight.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(loaded.layers[0].state["states_0"], straight.layers[0].state["states_0"], rtol=1e-6)
+    loaded.reset_states()
+    np.testing.assert_array_equal(loaded.layers[0].state["states_0"], 0.0)
 
 
 def test_rnn_learns_to_count(fresh_session):

@@ -319,8 +319,33 @@ def _write_model(f, model, include_optimizer):
     if include_optimizer and model.compiled and model.optimizer is not None:
         f.attrs["training_config"] = _dumps(_training_config(model))
     _write_weights(f.create_group("model_weights", track_order=True), model.layers)
+    runtime = _runtime_state(model)
+    if runtime:  # a stateful RNN's carry: not a weight, but a resumed run goes on from it
+        write_pytree(f, runtime, name="runtime_state")
     if include_optimizer and model.compiled and model._train_state is not None:
         _write_optimizer(f, model)
+
+
+def _runtime_state(layer):
+    """The runtime state (RNN carries) of ``layer`` or a model, nested by layer name; {} when none."""
+    if isinstance(layer, Model):
+        parts = {l.name: _runtime_state(l) for l in layer._layers if not isinstance(l, InputLayer)}
+    else:
+        parts = {s.name: _runtime_state(s) for s in layer._sublayers}
+        parts.update({k: layer._state[k] for k in layer.runtime_state_names})
+    return {k: v for k, v in parts.items() if not isinstance(v, dict) or v}
+
+
+def _set_runtime_state(layer, tree):
+    if isinstance(layer, Model):
+        by_name = {l.name: l for l in layer._layers}
+    else:
+        by_name = {s.name: s for s in layer._sublayers}
+    for k, v in tree.items():
+        if isinstance(v, dict):
+            _set_runtime_state(by_name[k], v)
+        else:
+            layer._state = {**layer._state, k: v}
 
 
 def save_model(model, filepath, overwrite=True, include_optimizer=True):
@@ -939,6 +964,12 @@ def _load_from_group(f, custom_objects, compile, source):
         raise ValueError(f"{source} holds no values for the weights "
                          f"{[f'{layer.name}/{w}' for layer, w in lacking][:20]} of its own model (damaged file)")
     materialize_runtime_state(model)
+    if has_child(f, "runtime_state"):  # a stateful model's carries, saved with it (shapes from the model)
+        like = _runtime_state(model)
+        try:
+            _set_runtime_state(model, read_pytree(safe_child(f, "runtime_state"), like=like))
+        except ValueError as e:
+            raise ValueError(f"{source}: the saved runtime state (RNN carries) does not fit the model: {e}") from None
     if compile and "training_config" in f.attrs:
         _compile_from(model, f, custom_objects, source)
     return model
