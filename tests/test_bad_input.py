@@ -77,3 +77,10 @@ def test_steps_per_execution_is_checked_and_capped(classifier):
     assert classifier.steps_per_execution == 32
     classifier.fit(X, Y, verbose=0, batch_size=2)  # 5 steps: one compiled call
     assert classifier.iterations == 5
+
+
+def test_a_label_vector_fits_a_single_unit_output(fresh_session):
+    m = Sequential([Dense(1, activation="sigmoid", input_shape=(2,))])
+    m.compile("sgd", "binary_crossentropy")
+    m.fit(np.ones((4, 2)), np.array([0, 1, 0, 1]), verbose=0)  # (n,) for (None, 1), as Keras 2 accepts
+    assert np.isfinite(m.evaluate(np.ones((4, 2)), np.array([0, 1, 0, 1]), verbose=0))

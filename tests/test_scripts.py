@@ -71,3 +71,39 @@ def test_scripts_have_the_common_options(module, capsys):
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     assert "--epochs" in text and "--seed" in text and "--logdir" in text
+
+
+# ---- chapters 5-6: SI650 sentiment (full data, one epoch; the 10/20-epoch figures are in the notes)
+def test_umich_sentiment_lstm_one_epoch_learns(tmp_path, capsys):
+    from scripts import umich_sentiment_lstm
+    result = umich_sentiment_lstm.main(["--epochs", "1", "--verbose", "0", "--logdir", str(tmp_path)])
+    assert result["params"] == 305_729  # the book's Embedding(2002, 128) -> LSTM(64) -> Dense(1)
+    assert result["maxlen"] == 42 and result["test"] > 90.0
+    out = capsys.readouterr().out
+    assert "book about 99 %" in out and out.count("\n1\t") + out.count("\n0\t") == 5  # 5 sample sentences
+    assert (tmp_path / "curves.png").is_file()
+
+
+def test_umich_sentiment_embeddings_one_epoch_learns(tmp_path, capsys):
+    from scripts import umich_sentiment_embeddings
+    result = umich_sentiment_embeddings.main(["--epochs", "1", "--verbose", "0", "--logdir", str(tmp_path)])
+    assert result["params"] == 100 * result["vocab"] + 77_570  # book.md's formula for E5.5
+    assert result["maxlen"] == 42 and result["test"] > 90.0
+    assert "book 98.6 %" in capsys.readouterr().out
+
+
+def test_sentiment_scripts_have_the_common_options(capsys):
+    from scripts import umich_sentiment_embeddings, umich_sentiment_lstm
+    for module in (umich_sentiment_lstm, umich_sentiment_embeddings):
+        with pytest.raises(SystemExit) as exit_info:
+            module.main(["--help"])
+        assert exit_info.value.code == 0
+        text = capsys.readouterr().out
+        assert "--epochs" in text and "--seed" in text and "--logdir" in text
+
+
+def test_econs_stateful_reports_both_rmses(capsys):
+    from scripts import econs_stateful
+    results = econs_stateful.main(["--epochs", "1", "--verbose", "0"])
+    assert set(results) == {"stateless", "stateful"} and all(np.isfinite(r[1]) for r in results.values())
+    assert "stateless - stateful RMSE" in capsys.readouterr().out

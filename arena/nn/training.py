@@ -442,6 +442,8 @@ class TrainingMixin:
             if a.dtype == np.float64 or a.dtype == bool:
                 a = a.astype(np.float32)
             is_sparse = sparse is not None and sparse[i]
+            if what == "target" and not is_sparse and a.ndim == len(shape) - 1 and shape[-1] == 1:
+                a = a.reshape(a.shape + (1,))  # (n,) targets for a (None, 1) output, as Keras 2 takes them
             if is_sparse and what == "target":
                 _check_class_labels(self, name, a, shape)
             if what == "input" or not is_sparse:
