@@ -192,3 +192,16 @@ def test_sublayer_weights_are_nested_ordered_saved_and_trained(fresh_session, tm
     for a, b in zip(loaded.get_weights(), m.get_weights()):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(loaded.layers[0].second.get_weights()[0], layer.second.get_weights()[0])
+
+
+def test_metrics_of_sequence_outputs_skip_masked_steps(fresh_session):
+    from arena.nn.layers import TimeDistributed
+    inp = Input(shape=(5, 2))
+    m = Model(inp, TimeDistributed(Dense(3, activation="softmax"))(Masking(0.0)(inp)))
+    m.compile("sgd", "categorical_crossentropy", metrics=["accuracy"])
+    x = _padded()
+    y = np.eye(3, dtype="float32")[np.random.default_rng(2).integers(0, 3, (3, 5))]
+    keep = np.any(x != 0, axis=-1)
+    hit = m.predict(x).argmax(-1) == y.argmax(-1)
+    _, acc = m.evaluate(x, y, verbose=0, batch_size=3)
+    assert acc == pytest.approx(hit[keep].mean())

@@ -107,3 +107,111 @@ def test_econs_stateful_reports_both_rmses(capsys):
     results = econs_stateful.main(["--epochs", "1", "--verbose", "0"])
     assert set(results) == {"stateless", "stateful"} and all(np.isfinite(r[1]) for r in results.values())
     assert "stateless - stateful RMSE" in capsys.readouterr().out
+
+
+# ---- chapter 6: Alice character RNN and treebank POS tagging (tiny runs; the full figures are in the notes)
+def test_alice_chargen_rnn_generates_and_counts_alice_words(tmp_path, capsys):
+    from scripts import alice_chargen_rnn
+    result = alice_chargen_rnn.main(["--epochs", "2", "--limit", "2000", "--gen-chars", "30", "--logdir",
+                                     str(tmp_path)])
+    assert result["params"] == 27_306 and result["distinct"] == 42 and result["chars"] == 142_554
+    assert len(result["iterations"]) == 2
+    assert result["iterations"][1]["loss"] < result["iterations"][0]["loss"]
+    assert all(len(i["text"]) == 30 and 0.0 <= i["share"] <= 1.0 for i in result["iterations"])
+    out = capsys.readouterr().out
+    assert "Iteration #: 2" in out and "Alice words" in out
+
+
+def test_alice_word_share_leaves_out_cut_words():
+    from scripts import alice_chargen_rnn
+    assert alice_chargen_rnn.whole_words("said the q", "ueen to alice and t") == ["to", "alice", "and"]
+    vocabulary = alice_chargen_rnn.alice_words("'don't,' said alice; e.g. a t")
+    assert {"don't", "said", "alice", "a"} <= vocabulary and "t" not in vocabulary and "e" not in vocabulary
+
+
+@pytest.mark.parametrize("model", ["gru", "lstm", "bilstm", "modern"])
+def test_treebank_pos_models_report_all_steps_and_real_tokens(model, tmp_path, capsys):
+    from scripts import treebank_pos
+    result = treebank_pos.main(["--model", model, "--epochs", "1", "--limit", "60", "--verbose", "0",
+                                "--logdir", str(tmp_path)])
+    # 60 sentences hold fewer words and tags than the book's 5,000 / 45, so the counts differ from
+    # book.md's; the book's sizes are checked below.
+    assert result["params"] > 0 and 0.0 <= result["real_tokens"] <= 100.0 and np.isfinite(result["loss"])
+    out = capsys.readouterr().out
+    assert "all 250 steps" in out and "real tokens only" in out
+
+
+def test_treebank_pos_book_parameter_counts():
+    from scripts import treebank_pos
+    for model, params in treebank_pos.BOOK_PARAMS.items():
+        assert treebank_pos.build_model(model, 5002, 46).count_params() == params
+
+
+def test_treebank_pos_data_matches_the_book():
+    from scripts import treebank_pos
+    words, tags = treebank_pos.load_sentences()
+    x, y, s_vocab, t_vocab, stats = treebank_pos.build_tensors(words, tags)
+    assert stats == treebank_pos.BOOK_STATS and (s_vocab, t_vocab) == (5002, 46)
+    assert x.shape == (3914, 250) and y.shape == (3914, 250, 46)
+    assert np.array_equal(y.sum(-1) > 0, x != 0)  # padded steps have all-zero target rows
+
+
+# ---- chapter 7: functional API, benzene regression, memory network (tiny runs; full figures in the notes)
+def test_functional_api_parameter_counts(capsys):
+    from scripts import functional_api
+    results = functional_api.main(["--verbose", "0"])
+    assert {name: r["params"] for name, r in results.items()} == {
+        "sequential": 25_450, "functional": 25_450, "multi": 50_900, "shared": 25_450, "time_distributed": 25_450}
+    assert results["multi"]["shapes"] == [(3, 10), (3, 10)]
+    assert results["time_distributed"]["shapes"] == [(3, 20, 10)]
+    assert results["shared"]["outputs_equal"] and results["time_distributed"]["matches_inner"]
+    assert "25,450" in capsys.readouterr().out
+
+
+def test_air_quality_regression_short_run(tmp_path, capsys):
+    from scripts import air_quality_regression
+    result = air_quality_regression.main(["--epochs", "1", "--limit", "2000", "--verbose", "0",
+                                          "--logdir", str(tmp_path)])
+    assert result["params"] == 113 and (result["n_train"], result["n_test"]) == (1400, 600)
+    assert all(np.isfinite(result[k]) for k in ("train", "val", "test"))
+    assert (tmp_path / "actual_vs_predicted.png").is_file()
+    out = capsys.readouterr().out
+    assert "0.0016" in out and "Benzene Conc. expected" in out  # the book's val MSE beside ours
+
+
+def test_air_quality_split_matches_the_book():
+    from scripts import air_quality_regression
+    (x_train, y_train), (x_test, _), _, names = air_quality_regression.load()
+    assert (len(x_train), len(x_test)) == (6549, 2808) and x_train.shape[1] == 12 and y_train.shape[1] == 1
+    assert names[3] == "C6H6(GT)"
+
+
+def test_babi_memnn_short_run(tmp_path, capsys):
+    from scripts import babi_memnn
+    result = babi_memnn.main(["--epochs", "1", "--limit", "320", "--verbose", "0", "--logdir", str(tmp_path)])
+    assert result["params"] == 17_838 and result["vocab"] == 22
+    assert (result["story_maxlen"], result["question_maxlen"]) == (14, 4)
+    assert 0.0 <= result["test"] <= 100.0 and 0.0 <= result["book_eval"] <= 100.0
+    assert (tmp_path / "curves.png").is_file()
+    out = capsys.readouterr().out
+    assert "> 81" in out and "real test file" in out
+
+
+def test_babi_story_reset_ceiling():
+    from arena.datasets import babi
+    from scripts import babi_memnn
+    train_lines, test_lines = babi.load_data()
+    train, test = babi_memnn.get_data(train_lines), babi_memnn.get_data(test_lines)
+    assert (len(train[1]), len(test[1])) == (10_000, 1_000)
+    assert all(len(story) == 2 for story in train[0])  # the story resets after every question
+    assert round(100 * train[3].mean(), 1) == 74.2 and round(100 * test[3].mean(), 1) == 70.8
+
+
+def test_chapter7_scripts_have_the_common_options(capsys):
+    from scripts import air_quality_regression, babi_memnn, functional_api
+    for module in (functional_api, air_quality_regression, babi_memnn):
+        with pytest.raises(SystemExit) as exit_info:
+            module.main(["--help"])
+        assert exit_info.value.code == 0
+        text = capsys.readouterr().out
+        assert "--epochs" in text and "--seed" in text and "--logdir" in text

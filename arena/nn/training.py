@@ -266,11 +266,12 @@ class TrainingMixin:
             per.append(jnp.mean(l * w) / jnp.maximum(jnp.mean((w != 0).astype(l.dtype)), 1e-7))
         return per
 
-    def _batch_logs(self, total, per, ys, outs):
+    def _batch_logs(self, total, per, ys, outs, masks=None):
         logs = {"loss": total}
         if len(per) > 1:
             logs.update({n: p for n, p in zip(self._loss_names[1:], per)})
-        logs.update({name: jnp.mean(fn(ys[i], outs[i])) for name, i, fn in self._metrics})
+        masks = masks or [None] * len(outs)
+        logs.update({name: _masked_mean(fn(ys[i], outs[i]), masks[i]) for name, i, fn in self._metrics})
         return logs
 
     def apply_update(self, state, loss_fn, optimizer=None):
@@ -310,10 +311,10 @@ class TrainingMixin:
             per = self._output_losses(ys, outs, sws, masks)
             data = sum(lw * l for lw, l in zip(self._loss_weights, per)) if type(self).compute_loss is \
                 TrainingMixin.compute_loss else self.compute_loss(xs, ys, outs, sws, masks)
-            return data + act, (new_state, (outs, per))
+            return data + act, (new_state, (outs, per, masks))
 
-        state, loss, (outs, per) = self.apply_update(state, loss_fn)
-        return state._replace(step=state.step + 1), self._batch_logs(loss, per, ys, outs)
+        state, loss, (outs, per, masks) = self.apply_update(state, loss_fn)
+        return state._replace(step=state.step + 1), self._batch_logs(loss, per, ys, outs, masks)
 
     def _train_chunk(self, state, data, idx):
         """``len(idx)`` train steps on the rows ``idx[k]`` of the device arrays ``data``; the logs
@@ -341,7 +342,7 @@ class TrainingMixin:
         per = self._output_losses(ys, outs, sws, masks)
         total = sum(lw * l for lw, l in zip(self._loss_weights, per)) + self.regularization_loss(params) + act
         n = xs[0].shape[0]
-        return {k: v * n for k, v in self._batch_logs(total, per, ys, outs).items()}
+        return {k: v * n for k, v in self._batch_logs(total, per, ys, outs, masks).items()}
 
     # ---- the train state and who owns the weights ----------------------------------------
     def _zero_sums(self, names=None):
@@ -836,6 +837,15 @@ class TrainingMixin:
         xs, ys, sws, n = self._prepare(x, y, sample_weight)
         logs = self._evaluate_arrays(self.params, self.state, _on_device(xs, ys, sws), n, max(n, 1))
         return _values(logs, self.metrics_names)
+
+
+def _masked_mean(values, mask):
+    """A metric's batch mean; masked steps (padding) count for nothing, as in Keras."""
+    if mask is None or values.shape[:mask.ndim] != mask.shape:
+        return jnp.mean(values)
+    m = mask.astype(values.dtype).reshape(mask.shape + (1,) * (values.ndim - mask.ndim))
+    m = jnp.broadcast_to(m, values.shape)
+    return jnp.sum(values * m) / jnp.maximum(jnp.sum(m), 1.0)
 
 
 def _count(value, what, minimum=0):
