@@ -81,11 +81,7 @@ def save_plot(actual, predicted, path):
     valid = actual[actual > -100]
     if len(valid):
         axes[1].set_ylim(min(-5.0, float(valid.min()) - 5.0), float(valid.max()) + 5.0)
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return common.save_figure(fig, path)
 
 
 def main(argv=None):

@@ -143,11 +143,7 @@ def save_curves(history, path):
     bottom.plot(h["loss"], color="g", label="train")
     bottom.plot(h["val_loss"], color="b", label="validation (training file)")
     bottom.legend(loc="best")
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return common.save_figure(fig, path)
 
 
 def main(argv=None):

@@ -128,3 +128,13 @@ class Timer:
 
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self._start
+
+
+def save_figure(fig, path):
+    """Lay out ``fig``, write it to ``path`` (folders made as needed), close it; returns ``path``."""
+    import matplotlib.pyplot as plt
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

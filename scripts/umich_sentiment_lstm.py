@@ -109,11 +109,7 @@ def save_curves(history, path, acc="accuracy"):
     bottom.plot(h["loss"], color="g", label="Train")
     bottom.plot(h["val_loss"], color="b", label="Validation")
     bottom.legend(loc="best")
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return common.save_figure(fig, path)
 
 
 def main(argv=None):
