@@ -215,3 +215,9 @@ def test_chapter7_scripts_have_the_common_options(capsys):
         assert exit_info.value.code == 0
         text = capsys.readouterr().out
         assert "--epochs" in text and "--seed" in text and "--logdir" in text
+
+
+def test_word_embeddings_reproduces_the_books_counts():
+    from scripts import word_embeddings
+    measured = word_embeddings.main(["--verbose", "0"])
+    assert measured == {"couples": 56, "skipgram_params": 3_000_002, "cbow_params": 3_005_000}
