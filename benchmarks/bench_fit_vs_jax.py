@@ -48,7 +48,7 @@ os.environ.setdefault("ARENA_DATA_DIR", os.path.normpath(os.path.join(
 
 import arena  # noqa: E402
 from arena.nn import optimizers  # noqa: E402
-from arena.nn import training  # noqa: E402
+from arena.nn import data as arena_data  # noqa: E402
 from scripts import common  # noqa: E402
 
 BATCH = 128
@@ -133,12 +133,12 @@ def timed(fn):
 
 class CopyClock:
     """Times the copies of the training arrays to the device that every ``fit`` call makes, by
-    wrapping ``arena.nn.training._to_device`` (the baseline keeps its data on the device)."""
+    wrapping ``arena.nn.data._to_device`` (the baseline keeps its data on the device)."""
 
     def __init__(self):
         self.seconds = 0.0
-        self._inner = training._to_device
-        training._to_device = self
+        self._inner = arena_data._to_device
+        arena_data._to_device = self
 
     def __call__(self, a):
         start = time.perf_counter()
@@ -147,7 +147,7 @@ class CopyClock:
         return out
 
     def close(self):
-        training._to_device = self._inner
+        arena_data._to_device = self._inner
 
 
 def compare(name, build, optimizer, tx, forward, x, y, steps, spe_list, repeats, amortize=0, donate=True):
