@@ -221,3 +221,15 @@ def test_word_embeddings_reproduces_the_books_counts():
     from scripts import word_embeddings
     measured = word_embeddings.main(["--verbose", "0"])
     assert measured == {"couples": 56, "skipgram_params": 3_000_002, "cbow_params": 3_005_000}
+
+
+def test_sentence_autoencoder_short_run(tmp_path, capsys):
+    from scripts import sentence_autoencoder
+    result = sentence_autoencoder.main(["--epochs", "1", "--limit", "64", "--batch-size", "16", "--latent-size", "8",
+                                        "--verbose", "0", "--logdir", str(tmp_path)])
+    assert (result["n_train"], result["n_test"]) == (45, 19) and result["params"] == 27_376
+    assert np.isfinite(result["history"]["loss"][0]) and np.isfinite(result["history"]["val_loss"][0])
+    assert len(result["cosines"]) == 19 and np.all(np.abs(result["cosines"]) <= 1.0 + 1e-5)
+    assert (tmp_path / "cosine_hist.png").is_file() and (tmp_path / "sent-thoughts-autoencoder.h5").is_file()
+    out = capsys.readouterr().out
+    assert "embeddings:" in out and "0.9828" in out  # the GloVe-or-random note and the book's cosines
