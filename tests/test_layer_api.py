@@ -205,3 +205,20 @@ def test_metrics_of_sequence_outputs_skip_masked_steps(fresh_session):
     hit = m.predict(x).argmax(-1) == y.argmax(-1)
     _, acc = m.evaluate(x, y, verbose=0, batch_size=3)
     assert acc == pytest.approx(hit[keep].mean())
+
+
+def test_layer_input_and_output_tensors_build_sub_models(fresh_session):
+    inp = Input(shape=(4,))
+    encoder_layer = Dense(2, name="code")
+    code = encoder_layer(inp)
+    full = Model(inp, Dense(4)(code))
+    encoder = Model(full.input, full.get_layer("code").output)  # Keras' way to take an encoder out
+    x = np.ones((3, 4), "float32")
+    np.testing.assert_allclose(encoder.predict(x), np.asarray(encoder_layer(x)), rtol=1e-6)
+    assert full.layers[0].output is inp and encoder_layer.input is inp
+    encoder_layer(Input(shape=(4,)))  # called twice: ambiguous
+    with pytest.raises(AttributeError, match="called 2 times.*get_output_at"):
+        encoder_layer.output
+    assert encoder_layer.get_output_at(0) is code
+    with pytest.raises(AttributeError, match="never been called"):
+        Dense(3).output

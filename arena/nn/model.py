@@ -109,6 +109,16 @@ class Model(TrainingMixin, Layer):
         return [t._history[0].name for t in self.outputs]
 
     @property
+    def output(self):
+        """The model's output tensor (a list for several), as Keras' ``model.output``."""
+        return self.outputs[0] if len(self.outputs) == 1 else list(self.outputs)
+
+    @property
+    def input(self):
+        """The model's input tensor (a list for several), as Keras' ``model.input``."""
+        return self.inputs[0] if len(self.inputs) == 1 else list(self.inputs)
+
+    @property
     def output_shape(self):
         shapes = [t.shape for t in self.outputs]
         return shapes if self._outputs_are_list else shapes[0]

@@ -552,6 +552,36 @@ class Layer:
         y, self.state = apply_layer(self, self.params, self.state, arrays, **kwargs)
         return y
 
+    # ---- the symbolic tensors of a layer called once (Keras' layer.input / layer.output) -----------
+    def _only_node(self, what):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has never been called, so it has no {what}")
+        if len(self._inbound_nodes) > 1:
+            raise AttributeError(f"Layer '{self.name}' was called {len(self._inbound_nodes)} times, so its {what} is "
+                                 f"ambiguous: use get_{what}_at(node_index)")
+        return 0
+
+    def get_output_at(self, node_index):
+        """The output tensor(s) of this layer's ``node_index``-th call."""
+        outs = self._inbound_nodes[node_index].outputs
+        return outs[0] if len(outs) == 1 else list(outs)
+
+    def get_input_at(self, node_index):
+        """The input tensor(s) of this layer's ``node_index``-th call."""
+        node = self._inbound_nodes[node_index]
+        return list(node.inputs) if getattr(node, "input_is_list", False) else node.inputs[0]
+
+    @property
+    def output(self):
+        """The output tensor of the layer's one call (e.g. ``Model(x, encoder_layer.output)``)."""
+        return self.get_output_at(self._only_node("output"))
+
+    @property
+    def input(self):
+        """The input tensor of the layer's one call (an InputLayer: its own tensor)."""
+        node = self._inbound_nodes[self._only_node("input")]
+        return node.outputs[0] if not node.inputs else self.get_input_at(0)
+
     # ---- shape checks with clear messages ---------------------------------------
     def _expect_rank(self, input_shape, rank, what, hint=""):
         if not isinstance(input_shape, tuple) or len(input_shape) != rank:

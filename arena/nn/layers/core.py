@@ -26,7 +26,6 @@ class InputLayer(Layer):
         self.input_shape = self._batch_input_shape
         out = KerasTensor(self._batch_input_shape, dtype, self, 0, 0)
         self._inbound_nodes.append(Node(self, [], [out]))
-        self.output = out
 
     def call(self, params, x, training=False, key=None):
         return x
