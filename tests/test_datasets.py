@@ -1,13 +1,10 @@
 """Data set loaders and data helpers. Never downloads: the offline files come from
 ARENA_DATA_DIR (set by conftest.py) and the download code is exercised against a
 local HTTP server on 127.0.0.1."""
-import functools
 import gzip
 import hashlib
-import http.server
 import io
 import tarfile
-import threading
 import time
 
 import numpy as np
@@ -19,35 +16,6 @@ from arena.utils import to_categorical, train_test_split, train_validation_split
 
 # ---------------------------------------------------------------- helpers
 
-@pytest.fixture
-def server(tmp_path):
-    """Serve tmp_path/"www" on 127.0.0.1; yields (root folder, base url, list of requested paths)."""
-    root = tmp_path / "www"
-    root.mkdir()
-    requests = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):  # keep test output clean
-            requests.append(self.path)
-
-    httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield root, f"http://127.0.0.1:{httpd.server_address[1]}", requests
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
-@pytest.fixture
-def online(monkeypatch, tmp_path):
-    """No offline folder, an empty cache folder: the loaders must download."""
-    monkeypatch.delenv("ARENA_DATA_DIR", raising=False)
-    cache = tmp_path / "cache"
-    monkeypatch.setenv("ARENA_CACHE_DIR", str(cache))
-    return cache
 
 
 def _fake_mnist_npz(path):

@@ -2,12 +2,9 @@
 air_quality, babi, reuters, treebank) and the offline word tokenizer. Never downloads: the offline
 files come from ARENA_DATA_DIR (conftest.py) and the download paths are exercised against a local
 HTTP server on 127.0.0.1."""
-import functools
 import hashlib
-import http.server
 import io
 import tarfile
-import threading
 import zipfile
 
 import numpy as np
@@ -17,33 +14,6 @@ from arena.datasets import (_download, air_quality, alice, babi, electricity, re
                             umich_sentiment, word_tokenize)
 
 
-@pytest.fixture
-def server(tmp_path):
-    """Serve tmp_path/"www" on 127.0.0.1; yields (root folder, base url)."""
-    root = tmp_path / "www"
-    root.mkdir()
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
-@pytest.fixture
-def online(monkeypatch, tmp_path):
-    """No offline folder, an empty cache folder: the loaders must download."""
-    monkeypatch.delenv("ARENA_DATA_DIR", raising=False)
-    cache = tmp_path / "cache"
-    monkeypatch.setenv("ARENA_CACHE_DIR", str(cache))
-    return cache
 
 
 # ---------------------------------------------------------------- tokenizer
@@ -83,7 +53,7 @@ def test_umich_parse_rejects_a_bad_line():
 
 
 def test_umich_download_checks_and_caches(server, online, monkeypatch):
-    root, url = server
+    root, url, _ = server
     data = b"1\tI love it.\n0\tI hate it.\n"
     (root / "training.txt").write_bytes(data)
     monkeypatch.setattr(umich_sentiment, "URL", f"{url}/training.txt")
@@ -94,7 +64,7 @@ def test_umich_download_checks_and_caches(server, online, monkeypatch):
 
 
 def test_umich_download_with_a_wrong_digest_leaves_nothing(server, online, monkeypatch):
-    root, url = server
+    root, url, _ = server
     (root / "training.txt").write_bytes(b"1\tchanged\n")
     monkeypatch.setattr(umich_sentiment, "URL", f"{url}/training.txt")
     with pytest.raises(_download.ChecksumError):
@@ -123,7 +93,7 @@ def test_alice_offline_gives_the_books_42_characters():
 
 
 def test_alice_download_strips_the_gutenberg_licence(server, online, monkeypatch):
-    root, url = server
+    root, url, _ = server
     book = ("\ufeffThe Project Gutenberg eBook\r\n*** START OF THE PROJECT GUTENBERG EBOOK ALICE ***\r\n\r\n"
             "CHAPTER I.\r\nAlice was\r\n\r\n*** END OF THE PROJECT GUTENBERG EBOOK ALICE ***\r\nlicence\r\n")
     (root / "11-0.txt").write_bytes(book.encode("utf-8"))
@@ -133,7 +103,7 @@ def test_alice_download_strips_the_gutenberg_licence(server, online, monkeypatch
 
 
 def test_alice_download_that_is_not_a_gutenberg_text_is_refused(server, online, monkeypatch):
-    root, url = server
+    root, url, _ = server
     (root / "11-0.txt").write_bytes(b"<html>login</html>")
     monkeypatch.setattr(alice, "URL", f"{url}/11-0.txt")
     with pytest.raises(ValueError, match="START OF"):
@@ -151,7 +121,7 @@ def test_text8_offline_subset():
 
 
 def test_text8_download_reads_the_zip(server, online, monkeypatch):
-    root, url = server
+    root, url, _ = server
     with zipfile.ZipFile(root / "text8.zip", "w") as z:
         z.writestr("text8", " the quick brown fox")
     monkeypatch.setattr(text8, "URL", f"{url}/text8.zip")
@@ -169,7 +139,7 @@ def test_electricity_offline_first_1000_readings():
 
 
 def test_electricity_download_parses_the_books_column(server, online, monkeypatch):
-    root, url = server
+    root, url, _ = server
     header = '"";' + ";".join(f'"MT_{i:03d}"' for i in range(1, 371))
     rows = [f'"2011-01-01 00:{m:02d}:00";' + ";".join("0" if c != 250 else f"{m},5" for c in range(370))
             for m in (15, 30, 45)]
@@ -213,7 +183,7 @@ def test_babi_task1_offline():
 
 
 def test_babi_download_reads_the_archive(server, online, monkeypatch):
-    root, url = server
+    root, url, _ = server
     with tarfile.open(root / "babi.tar.gz", "w:gz") as tar:
         for split, body in (("train", b"1 A is here.\n2 Where is A? \there\t1\n"), ("test", b"1 B.\n")):
             info = tarfile.TarInfo(f"tasks_1-20_v1-2/en-10k/qa1_single-supporting-fact_{split}.txt")
