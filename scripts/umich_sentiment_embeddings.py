@@ -48,7 +48,8 @@ BOOK_MAXLEN = 42
 
 
 def prepare(limit=None, vocab_size=VOCAB_SIZE):
-    """``(x, y, maxlen, vocab_sz)``: padded id sequences and one-hot labels, the repo's way."""
+    """``(x, y, maxlen, word2index)``: padded id sequences, one-hot labels and the ids (PAD and
+    unknown are 0, so ``vocab_sz = len(word2index) + 1``), the repo's way."""
     sentences, labels = umich_sentiment.load_data()
     if limit is not None:
         sentences, labels = sentences[:limit], labels[:limit]
@@ -57,12 +58,13 @@ def prepare(limit=None, vocab_size=VOCAB_SIZE):
     word2index = {w: i + 1 for i, (w, _) in enumerate(counter.most_common(vocab_size))}
     maxlen = max(len(words) for words in token_lists)
     x = pad_sequences([[word2index.get(w, 0) for w in words] for words in token_lists], maxlen=maxlen)
-    return x, to_categorical(labels, 2), maxlen, len(word2index) + 1
+    return x, to_categorical(labels, 2), maxlen, word2index
 
 
-def build_model(vocab_sz, maxlen):
+def build_model(vocab_sz, maxlen, embed_size=EMBED_SIZE, weights=None, trainable=True):
+    """E5.5's network; ``weights=[matrix]`` starts the embedding from pretrained vectors (E5.6-E5.8)."""
     return Sequential([
-        Embedding(vocab_sz, EMBED_SIZE, input_length=maxlen),
+        Embedding(vocab_sz, embed_size, input_length=maxlen, weights=weights, trainable=trainable),
         SpatialDropout1D(0.2),
         Conv1D(filters=NUM_FILTERS, kernel_size=NUM_WORDS, activation="relu"),
         GlobalMaxPooling1D(),
@@ -76,7 +78,8 @@ def main(argv=None):
     args = p.parse_args(argv)
     common.start(args)
 
-    x, y, maxlen, vocab_sz = prepare(args.limit)
+    x, y, maxlen, word2index = prepare(args.limit)
+    vocab_sz = len(word2index) + 1
     print(f"{len(x)} sentences, padded to {maxlen} (book {BOOK_MAXLEN}), vocabulary {vocab_sz} ids with PAD")
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.3, random_state=42)
     print(f"train {x_train.shape}, test {x_test.shape}")

@@ -233,3 +233,22 @@ def test_sentence_autoencoder_short_run(tmp_path, capsys):
     assert (tmp_path / "cosine_hist.png").is_file() and (tmp_path / "sent-thoughts-autoencoder.h5").is_file()
     out = capsys.readouterr().out
     assert "embeddings:" in out and "0.9828" in out  # the GloVe-or-random note and the book's cosines
+
+
+def test_umich_sentiment_glove_modes(tmp_path, monkeypatch, capsys):
+    """E5.7-E5.9 on stand-in vectors (the real 50-d GloVe is an optional dependency CI lacks)."""
+    from arena.datasets import glove
+    from scripts import umich_sentiment_glove
+
+    def fake_matrix(word_index, dim=50, rows=None):
+        matrix = np.random.default_rng(0).normal(size=(rows, dim)).astype(np.float32)
+        matrix[0] = 0.0
+        return matrix, rows - 1
+    monkeypatch.setattr(glove, "embedding_matrix", fake_matrix)
+    results = umich_sentiment_glove.main(["--epochs", "1", "--verbose", "0", "--logdir", str(tmp_path)])
+    assert results["finetune"]["params"] == 50 * results["vocab"] + 39_170
+    assert results["frozen"]["params"] == results["finetune"]["params"]
+    assert results["summed"]["params"] == 1_698
+    assert all(results[m]["test"] > 80.0 for m in ("finetune", "frozen", "summed"))
+    out = capsys.readouterr().out
+    assert "book 99.1 % with 300-d" in out and "book 96.5 % with 100-d" in out
