@@ -252,3 +252,19 @@ def test_umich_sentiment_glove_modes(tmp_path, monkeypatch, capsys):
     assert all(results[m]["test"] > 80.0 for m in ("finetune", "frozen", "summed"))
     out = capsys.readouterr().out
     assert "book 99.1 % with 300-d" in out and "book 96.5 % with 100-d" in out
+
+
+def test_word2vec_text8_parts():
+    """E5.4's pieces on a toy corpus: the vocabulary, the couples and the cosine queries."""
+    from scripts import word2vec_text8 as w2v
+    words = "the cat sat on the mat the dog sat on the log".split()
+    vocab = w2v.vocabulary(words, min_count=2)
+    assert vocab == ["the", "sat", "on"]
+    ids = [vocab.index(w) + 1 if w in vocab else 0 for w in words]
+    w, c, labels = w2v.make_couples(ids, len(vocab) + 1, seed=0, negatives=1.0, subsample=False)
+    assert w.dtype == c.dtype == np.int32 and len(w) == len(c) == len(labels) > 0
+    assert labels.sum() == len(labels) / 2 and w.min() >= 1 and c.max() <= len(vocab)
+    vectors = w2v.Vectors(["a", "b", "c", "d"], np.array([[1.0, 0], [2, 0.1], [0, 1], [-1, 0]]))
+    assert vectors.similarity("a", "d") == pytest.approx(-1.0)
+    assert [x for x, _ in vectors.most_similar(["a"], topn=3)] == ["b", "c", "d"]
+    assert "a" not in [x for x, _ in vectors.most_similar(["b", "c"], ["a"])]
