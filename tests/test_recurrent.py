@@ -296,3 +296,54 @@ def test_token_ids_beyond_input_dim_are_a_clear_error_in_fit_and_predict(fresh_s
         m.fit(bad, np.zeros((1, 1)), verbose=0)
     with pytest.raises(ValueError, match="token ids must be in"):
         m.predict(bad)
+
+
+# ---- initial states (seq2seq) ------------------------------------------------------------------------
+@pytest.mark.parametrize("kind, cls", [("simple", SimpleRNN), ("lstm", LSTM), ("gru", GRU)])
+def test_initial_state_starts_the_scan_and_survives_files(fresh_session, tmp_path, kind, cls):
+    """Keras' encoder-decoder: the decoder starts from the encoder's final states."""
+    rng = np.random.default_rng(7)
+    x_enc = rng.normal(size=(3, 4, 2)).astype("float32")
+    x_dec = rng.normal(size=(3, 5, 3)).astype("float32")
+    enc_in, dec_in = Input(shape=(4, 2)), Input(shape=(5, 3))
+    encoder = cls(6, return_state=True)
+    _, *states = encoder(enc_in)
+    decoder = cls(6, return_sequences=True, bias_initializer="uniform")
+    m = Model([enc_in, dec_in], decoder(dec_in, initial_state=states))
+    got = m.predict([x_enc, x_dec])
+    w_enc = [np.asarray(a, np.float64) for a in encoder.get_weights()]
+    w_dec = [np.asarray(a, np.float64) for a in decoder.get_weights()]
+    _, h, c = np_rnn(kind, w_enc, x_enc.astype(np.float64))
+    want, _, _ = np_rnn(kind, w_dec, x_dec.astype(np.float64), h0=[h, c] if kind == "lstm" else [h])
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    zero_start, _, _ = np_rnn(kind, w_dec, x_dec.astype(np.float64))
+    assert np.abs(want - zero_start).max() > 1e-3  # the states made a difference
+    # The list spelling is the same call; the graph and its file keep the state edges.
+    np.testing.assert_allclose(Model([enc_in, dec_in], decoder([dec_in, *states])).predict([x_enc, x_dec]), got,
+                               rtol=1e-6)
+    m.save(tmp_path / "s2s.h5")
+    np.testing.assert_allclose(load_model(tmp_path / "s2s.h5").predict([x_enc, x_dec]), got, rtol=1e-6)
+    m.compile("adam", "mse")
+    before = encoder.get_weights()[0].copy()
+    m.fit([x_enc, x_dec], np.zeros_like(got), epochs=1, verbose=0)
+    assert np.abs(encoder.get_weights()[0] - before).max() > 0  # gradients reach the encoder through the states
+
+
+def test_bidirectional_initial_state_and_bad_states(fresh_session):
+    from arena.nn.layers import Bidirectional
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(2, 5, 3)).astype("float32")
+    h0 = [rng.normal(size=(2, 4)).astype("float32") for _ in range(4)]
+    inp, states = Input(shape=(5, 3)), [Input(shape=(4,)) for _ in range(4)]
+    bi = Bidirectional(LSTM(4, return_sequences=True))
+    out = Model([inp, *states], bi(inp, initial_state=states)).predict([x, *h0])
+    w = [np.asarray(a, np.float64) for a in bi.get_weights()]
+    fwd, _, _ = np_rnn("lstm", w[:3], x.astype(np.float64), h0=h0[:2])
+    bwd, _, _ = np_rnn("lstm", w[3:], x.astype(np.float64), go_backwards=True, h0=h0[2:])
+    np.testing.assert_allclose(out, np.concatenate([fwd, bwd[:, ::-1]], -1), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match=r"LSTM 'lstm_\d+' has 2 state\(s\) of sizes \[4, 4\]; got 1"):
+        LSTM(4)(inp, initial_state=[states[0]])
+    with pytest.raises(ValueError, match=r"initial state 0 must have shape \(batch, 4\); got \(None, 3\)"):
+        GRU(4)(inp, initial_state=[Input(shape=(3,))])
+    with pytest.raises(ValueError, match="come in pairs"):
+        Bidirectional(GRU(4))(inp, initial_state=states[:3])

@@ -22,6 +22,11 @@ from arena.nn.layers.base import Layer, register
 from arena.nn.layers.conv import as_float
 
 
+def _sequence(value):
+    """The sequence's part of an RNN's input shape or mask: the first item of ``[sequence, *states]``."""
+    return value[0] if isinstance(value, list) else value
+
+
 def _positive_int(layer, what, value):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ValueError(f"{type(layer).__name__} '{layer.name}': {what} must be a positive integer; got {value!r}")
@@ -252,8 +257,32 @@ class RNN(Layer):
         self.unroll = bool(unroll)
         self.zero_output_for_mask = bool(zero_output_for_mask)
 
+    def __call__(self, inputs, initial_state=None, **kwargs):
+        """``layer(x)``, or ``layer(x, initial_state=[h, c])`` to start from given states (e.g. an
+        encoder's final states in a seq2seq model); the states become extra inputs, as in Keras 2."""
+        if initial_state is not None:
+            if isinstance(inputs, (list, tuple)):
+                raise ValueError(f"{type(self).__name__} '{self.name}': give the initial states either in the input "
+                                 f"list or as initial_state=, not both")
+            states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+            inputs = [inputs, *states]
+        return super().__call__(inputs, **kwargs)
+
+    def _check_initial_states(self, state_shapes):
+        sizes = list(self.cell.state_size)
+        if len(state_shapes) != len(sizes):
+            raise ValueError(f"{type(self).__name__} '{self.name}' has {len(sizes)} state(s) of sizes {sizes}; got "
+                             f"{len(state_shapes)} initial state(s)")
+        for i, (shape, size) in enumerate(zip(state_shapes, sizes)):
+            if len(shape) != 2 or shape[-1] != size:
+                raise ValueError(f"{type(self).__name__} '{self.name}': initial state {i} must have shape (batch, "
+                                 f"{size}); got {shape}")
+
     # ---- building -------------------------------------------------------------------------
     def build(self, input_shape):
+        if isinstance(input_shape, list):  # [sequence, *initial states]
+            self._check_initial_states(input_shape[1:])
+            input_shape = input_shape[0]
         if not isinstance(input_shape, tuple) or len(input_shape) != 3:
             raise ValueError(f"{type(self).__name__} '{self.name}' expects input of rank 3 (batch, steps, "
                              f"features); got shape {input_shape}. An Embedding before it gives that shape; for a "
@@ -273,7 +302,18 @@ class RNN(Layer):
             for i, size in enumerate(self.cell.state_size):
                 self.add_state(f"states_{i}", (input_shape[0], size))
 
+    def _check_compatible(self, input_shape):
+        # A later call may add or drop initial states; the sequence's shape is what must agree.
+        expected, self.input_shape = self.input_shape, _sequence(self.input_shape)
+        try:
+            super()._check_compatible(_sequence(input_shape))
+        finally:
+            self.input_shape = expected
+        if isinstance(input_shape, list):
+            self._check_initial_states(input_shape[1:])
+
     def compute_output_shape(self, input_shape):
+        input_shape = _sequence(input_shape)
         units = self.cell.state_size[0]
         out = (input_shape[0], input_shape[1], units) if self.return_sequences else (input_shape[0], units)
         if self.return_state:
@@ -281,15 +321,22 @@ class RNN(Layer):
         return out
 
     def compute_mask(self, inputs, mask=None):
-        out = mask if self.return_sequences else None
+        out = _sequence(mask) if self.return_sequences else None
         return [out] + [None] * len(self.cell.state_size) if self.return_state else out
 
     # ---- running ----------------------------------------------------------------------------
     def apply(self, params, state, x, *, training=False, key=None, mask=None):
+        initial = None
+        if isinstance(x, (list, tuple)):  # [sequence, *initial states]
+            x, initial = x[0], [as_float(s) for s in x[1:]]
+            self._check_initial_states([s.shape for s in initial])
+            mask = _sequence(mask)
         x = as_float(x)
         batch, steps = x.shape[0], x.shape[1]
-        if self.stateful:
-            expected = self.input_shape[0]
+        if initial is not None:
+            states = initial
+        elif self.stateful:
+            expected = _sequence(self.input_shape)[0]
             if batch != expected:
                 raise ValueError(f"{type(self).__name__} '{self.name}' is stateful with batch size {expected}; got a "
                                  f"batch of {batch} (use batch_size={expected} and drop or pad the last batch)")

@@ -185,9 +185,30 @@ class Bidirectional(Layer):
         self.return_state = layer.return_state
         self._initial_weights = weights
 
+    def __call__(self, inputs, initial_state=None, **kwargs):
+        """``layer(x)``, or ``layer(x, initial_state=[*forward states, *backward states])``."""
+        if initial_state is not None:
+            if isinstance(inputs, (list, tuple)):
+                raise ValueError(f"Bidirectional '{self.name}': give the initial states either in the input list or "
+                                 f"as initial_state=, not both")
+            inputs = [inputs, *(initial_state if isinstance(initial_state, (list, tuple)) else [initial_state])]
+        return super().__call__(inputs, **kwargs)
+
+    def _halves(self, items):
+        """``[sequence, *states]`` split into the forward layer's and the backward layer's inputs."""
+        if not isinstance(items, list):
+            return items, items
+        seq, states = items[0], list(items[1:])
+        if len(states) % 2:
+            raise ValueError(f"Bidirectional '{self.name}': initial states come in pairs (the forward layer's, then "
+                             f"the backward layer's); got {len(states)}")
+        half = len(states) // 2
+        return [seq, *states[:half]], [seq, *states[half:]]
+
     def build(self, input_shape):
-        self.forward_layer._ensure_built(input_shape)
-        self.backward_layer._ensure_built(input_shape)
+        forward_shape, backward_shape = self._halves(input_shape)
+        self.forward_layer._ensure_built(forward_shape)
+        self.backward_layer._ensure_built(backward_shape)
         if self._initial_weights is not None:
             self.set_weights(self._initial_weights)
             self._initial_weights = None
@@ -195,8 +216,10 @@ class Bidirectional(Layer):
     def apply(self, params, state, x, *, training=False, key=None, mask=None):
         kf, kb = jax.random.split(key) if key is not None else (None, None)
         f, b = self.forward_layer, self.backward_layer
-        yf, sf = apply_layer(f, params[f.name], state[f.name], x, training=training, key=kf, mask=mask)
-        yb, sb = apply_layer(b, params[b.name], state[b.name], x, training=training, key=kb, mask=mask)
+        xf, xb = self._halves(list(x) if isinstance(x, (list, tuple)) else x)
+        mask = mask[0] if isinstance(mask, list) else mask
+        yf, sf = apply_layer(f, params[f.name], state[f.name], xf, training=training, key=kf, mask=mask)
+        yb, sb = apply_layer(b, params[b.name], state[b.name], xb, training=training, key=kb, mask=mask)
         states = []
         if self.return_state:
             yf, states = yf[0], yf[1:] + yb[1:]
@@ -233,7 +256,7 @@ class Bidirectional(Layer):
         return out if len(out) > 1 else out[0]
 
     def compute_mask(self, inputs, mask=None):
-        out = mask if self.return_sequences else None
+        out = (mask[0] if isinstance(mask, list) else mask) if self.return_sequences else None
         n_out = 2 if self.merge_mode is None else 1
         n_states = 2 * len(self.forward_layer.cell.state_size) if self.return_state else 0
         masks = [out] * n_out + [None] * n_states
