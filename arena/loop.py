@@ -25,6 +25,8 @@ class Task(Protocol):
         ``publish()``           write the live weights (held by the compiled train state during a
                                 run) where callbacks read them: the owner's layers
         ``refresh()``           read them back, so weights a callback set are trained on
+        ``bind_callbacks(cbs)`` receives the run's CallbackList before the first epoch (``fit``'s
+                                validation fires the ``on_test_*`` hooks through it, as Keras)
     ``publish``/``refresh`` run around the hooks of callbacks whose ``reads_weights`` is True.
     """
     steps_per_epoch: Any
@@ -48,6 +50,8 @@ def run(owner, task, *, epochs, initial_epoch=0, callbacks=None, verbose=1, para
     callback_list = CallbackList(cbs, owner, run_params, sync=(publish, refresh) if publish and refresh else None)
     owner.stop_training = False
     owner.history = history
+    if hasattr(task, "bind_callbacks"):
+        task.bind_callbacks(callback_list)
     callback_list.on_train_begin()
     logs = {}
     steps_in = getattr(task, "steps_in", lambda batch: 1)

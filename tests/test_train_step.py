@@ -139,6 +139,36 @@ def test_evaluate_and_predict_dispatch_their_callback_hooks(fresh_session):
                                         "on_predict_batch_begin", "on_predict_batch_end", "on_predict_end"]
 
 
+def test_fit_validation_fires_the_test_hooks_with_current_weights(fresh_session):
+    """As Keras: fit's validation runs the on_test_* hooks of fit's callbacks, each epoch it validates,
+    and a callback reading the weights there sees the ones being validated."""
+    m = Sequential([Dense(1, input_shape=(2,), kernel_initializer="zeros")])
+    m.compile("sgd", "mse")
+    x, y = np.ones((8, 2), "float32"), np.ones((8, 1), "float32")
+
+    class Seen(Callback):
+        def __init__(self):
+            super().__init__()
+            self.calls, self.kernels = [], []
+
+        def on_test_begin(self, logs=None):
+            self.calls.append("begin")
+            self.kernels.append(float(self.model.get_weights()[0][0, 0]))
+
+        def on_test_batch_end(self, batch, logs=None):
+            self.calls.append(batch)
+
+        def on_test_end(self, logs=None):
+            self.calls.append(("end", sorted(logs)))
+
+    seen = Seen()
+    h = m.fit(x, y, batch_size=4, epochs=4, verbose=0, validation_data=(x[:5], y[:5]), validation_freq=2,
+              callbacks=[seen])
+    assert seen.calls == ["begin", 0, 1, ("end", ["loss"])] * 2  # epochs 2 and 4, two batches of 4 and 1
+    assert seen.kernels[0] != 0.0 and seen.kernels[1] != seen.kernels[0]
+    assert len(h.history["val_loss"]) == 2
+
+
 def test_predict_and_validation_compile_once(fresh_session):
     traces = []
 

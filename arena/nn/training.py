@@ -861,6 +861,8 @@ def _positive_batch_size(batch_size, what):
 class _FitTask:
     """Supervised batches for the one loop: shuffled index batches into on-device arrays."""
 
+    callbacks = None  # the run's CallbackList (bind_callbacks), for the validation's on_test_* hooks
+
     def __init__(self, model, xs, ys, sws, n, batch_size, shuffle, val, validation_freq, steps_per_epoch):
         self.model = model
         self.data = _on_device(xs, ys, sws)
@@ -913,13 +915,21 @@ class _FitTask:
         logs = {k: float(ts.sums[k]) / max(count, 1.0) for k in model.metrics_names}
         model._train_state = ts._replace(sums=model._zero_sums())
         if self.val is not None and (epoch + 1) % self.validation_freq == 0:
+            cbs = self.callbacks  # Keras fires the on_test_* hooks during fit's validation too
+            if cbs:
+                cbs.on_test_begin()
             if isinstance(self.val, _Feed):
-                val_logs = model._evaluate_feed(ts.params, ts.state, self.val)
+                val_logs = model._evaluate_feed(ts.params, ts.state, self.val, cbs)
             else:
                 xs, ys, sws, n = self.val
-                val_logs = model._evaluate_arrays(ts.params, ts.state, (xs, ys, sws), n, self.batch_size)
+                val_logs = model._evaluate_arrays(ts.params, ts.state, (xs, ys, sws), n, self.batch_size, cbs)
+            if cbs:
+                cbs.on_test_end(dict(val_logs))
             logs.update({f"val_{k}": v for k, v in val_logs.items()})
         return logs
+
+    def bind_callbacks(self, callbacks):
+        self.callbacks = callbacks
 
 
 class _FeedFitTask(_FitTask):
