@@ -611,3 +611,36 @@ def test_xor_learns():
     np.testing.assert_array_equal(model.predict(x).round(), y)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
     assert hist.history["accuracy"][-1] == 1.0
+
+
+def test_activity_regularizers_count_in_the_loss_also_inside_wrappers(fresh_session):
+    """l1 activity penalties, each divided by its output's batch size as Keras does: a graph layer,
+    a layer inside TimeDistributed (applied to batch*steps rows), and a layer of a wrapped model."""
+    from arena.nn import Input, Model, TimeDistributed, regularizers
+    x = np.arange(2 * 3 * 2, dtype="float32").reshape(2, 3, 2) / 10
+    y = np.zeros((2, 3, 1), "float32")
+
+    def dense(**kw):
+        return Dense(1, kernel_initializer="ones", bias_initializer="zeros", **kw)
+    inp = Input(shape=(3, 2))
+    plain = Model(inp, TimeDistributed(dense())(inp))
+    plain.compile("sgd", "mse")
+    base = plain.evaluate(x, y, verbose=0)
+    np.testing.assert_allclose(base, np.mean(x.sum(-1) ** 2), rtol=1e-6)
+
+    wrapped = Model(inp, TimeDistributed(dense(activity_regularizer=regularizers.l1(0.1)))(inp))
+    wrapped.compile("sgd", "mse")
+    np.testing.assert_allclose(wrapped.evaluate(x, y, verbose=0), base + 0.1 * np.abs(x.sum(-1)).sum() / 6,
+                               rtol=1e-6)
+    np.testing.assert_allclose(wrapped.train_on_batch(x, y), base + 0.1 * np.abs(x.sum(-1)).sum() / 6, rtol=1e-6)
+
+    row = Input(shape=(2,))
+    inner = Model(row, dense(activity_regularizer=regularizers.l1(0.2))(row))
+    of_model = Model(inp, TimeDistributed(inner)(inp))
+    of_model.compile("sgd", "mse")
+    np.testing.assert_allclose(of_model.evaluate(x, y, verbose=0), base + 0.2 * np.abs(x.sum(-1)).sum() / 6,
+                               rtol=1e-6)
+    # A graph-level regularizer still counts once.
+    top = Model(inp, dense(activity_regularizer=regularizers.l1(0.1))(inp))
+    top.compile("sgd", "mse")
+    np.testing.assert_allclose(top.evaluate(x, y, verbose=0), base + 0.1 * np.abs(x.sum(-1)).sum() / 2, rtol=1e-6)

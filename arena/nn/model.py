@@ -12,7 +12,8 @@ import inspect
 import jax
 import numpy as np
 
-from arena.nn.layers.base import KerasTensor, Layer, apply_layer, as_list as _as_list, get_layer_class, register
+from arena.nn.layers.base import (KerasTensor, Layer, add_activity_loss, apply_layer, as_list as _as_list,
+                                  collecting_activity_losses, get_layer_class, register)
 from arena.nn.layers.core import Input, InputLayer
 from arena.nn.training import TrainingMixin
 
@@ -209,7 +210,17 @@ class Model(TrainingMixin, Layer):
                              f"got {len(xs)}")
         values = {id(t): x for t, x in zip(self.inputs, xs)}
         mask_of = {id(t): m for t, m in zip(self.inputs, masks or [None] * len(xs))}
-        new_state, act_loss = {}, 0.0
+        new_state = {}
+        with collecting_activity_losses() as reported:
+            act_loss = self._run_nodes(params, state, training, key, values, mask_of, new_state)
+        act_loss = act_loss + sum(reported)
+        return ([values[id(t)] for t in self.outputs], new_state, act_loss,
+                [mask_of.get(id(t)) for t in self.outputs])
+
+    def _run_nodes(self, params, state, training, key, values, mask_of, new_state):
+        """Runs the graph's nodes in order, filling ``values``/``mask_of``/``new_state``; returns the
+        activity losses of nested models and of Model nodes' own regularizers (apply_layer reports the rest)."""
+        act_loss = 0.0
         for i, node in enumerate(self._nodes):
             layer = node.layer
             if isinstance(layer, InputLayer):
@@ -238,16 +249,18 @@ class Model(TrainingMixin, Layer):
                 out_masks = _as_list(out_masks) if len(node.outputs) > 1 else [out_masks]
             new_state[layer.name] = s
             outs = list(y) if len(node.outputs) > 1 else [y]
-            if layer.activity_regularizer is not None:
+            if isinstance(layer, Model) and layer.activity_regularizer is not None:
                 act_loss = act_loss + sum(layer.activity_regularizer(o) / o.shape[0] for o in outs)
             for t, o, m in zip(node.outputs, outs, out_masks):
                 values[id(t)] = o
                 mask_of[id(t)] = m
-        return ([values[id(t)] for t in self.outputs], new_state, act_loss,
-                [mask_of.get(id(t)) for t in self.outputs])
+        return act_loss
 
     def apply(self, params, state, x, *, training=False, key=None, mask=None):
-        outs, state, _ = self.forward(params, state, x, training=training, key=key)
+        # Called as a layer inside another layer (e.g. TimeDistributed(model)): its activity losses
+        # go to the enclosing forward pass's collector.
+        outs, state, act_loss = self.forward(params, state, x, training=training, key=key)
+        add_activity_loss(act_loss)
         return (outs if self._outputs_are_list else outs[0]), state
 
     def init_params(self, key, input_shape):

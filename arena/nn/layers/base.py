@@ -209,11 +209,40 @@ def _takes_mask(call):
     return "mask" in inspect.signature(call).parameters
 
 
+_activity = threading.local()
+
+
+@contextlib.contextmanager
+def collecting_activity_losses():
+    """Collects the activity losses of the layers applied inside (``add_activity_loss``): a model's
+    forward pass opens one, so layers nested in wrappers count too (Keras tracks them the same way)."""
+    stack = _activity.__dict__.setdefault("stack", [])
+    collected = []
+    stack.append(collected)
+    try:
+        yield collected
+    finally:
+        stack.pop()
+
+
+def add_activity_loss(value):
+    """Adds ``value`` to the innermost :func:`collecting_activity_losses`; outside one it is dropped
+    (an eager ``layer(x)`` call trains nothing)."""
+    stack = getattr(_activity, "stack", None)
+    if stack:
+        stack[-1].append(value)
+
+
 def apply_layer(layer, params, state, x, *, training=False, key=None, mask=None, **call_kwargs):
-    """``layer.apply(...)``, handing over ``mask`` only to layers whose ``apply`` takes one."""
+    """``layer.apply(...)``, handing over ``mask`` only to layers whose ``apply`` takes one; the
+    layer's activity regularizer on its outputs (``/ batch``, as Keras) goes to the collector."""
     if mask is not None and _takes_mask(type(layer).apply):
         call_kwargs["mask"] = mask
-    return layer.apply(params, state, x, training=training, key=key, **call_kwargs)
+    y, new_state = layer.apply(params, state, x, training=training, key=key, **call_kwargs)
+    if layer.activity_regularizer is not None:
+        add_activity_loss(sum(layer.activity_regularizer(o) / o.shape[0]
+                              for o in (y if isinstance(y, (list, tuple)) else [y])))
+    return y, new_state
 
 
 class Layer:
