@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from arena import loop
+from arena import checks, loop
 from arena.random import seeded
 from arena.agents.checkpoint import load_agent, save_agent
 from arena.agents.evaluation import evaluate_q_network
@@ -64,7 +64,7 @@ class DQNConfig:
         if not isinstance(self.loss, str) or self.loss not in ("huber", "mse"):
             raise ValueError(f"DQN: loss must be 'huber' or 'mse'; got {self.loss!r}")
         if not callable(self.learning_rate):  # a number, or an optax schedule (code only: files hold numbers)
-            self.learning_rate = _number("learning_rate", self.learning_rate, 0.0, math.inf, low_open=True)
+            self.learning_rate = _number("learning_rate", self.learning_rate, 0.0, low_open=True)
         for name in ("buffer_size", "batch_size", "train_freq", "target_update_interval"):
             setattr(self, name, _integer(name, getattr(self, name), 1))
         self.gradient_steps = _integer("gradient_steps", self.gradient_steps, 1, 2**16)
@@ -78,7 +78,7 @@ class DQNConfig:
         for name in ("gamma", "exploration_fraction", "exploration_initial_eps", "exploration_final_eps"):
             setattr(self, name, _number(name, getattr(self, name), 0.0, 1.0))
         if self.max_grad_norm is not None:
-            self.max_grad_norm = _number("max_grad_norm", self.max_grad_norm, 0.0, math.inf, low_open=True)
+            self.max_grad_norm = _number("max_grad_norm", self.max_grad_norm, 0.0, low_open=True)
         for name in ("double_q", "dueling"):
             value = getattr(self, name)
             if not isinstance(value, (bool, np.bool_)):
@@ -87,29 +87,15 @@ class DQNConfig:
 
 
 def _integer(name, value, low, high=INT_MAX):
-    """``value`` as an int in ``low..high`` (integral floats such as 1e5 are accepted), or a clear error."""
-    if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
-        value = int(value)
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"DQN: {name} must be an integer; got {value!r}")
-    value = int(value)
-    if not low <= value <= high:
-        bound = f">= {low}" if high == INT_MAX and value < low else f"in {low}..{high}"
-        raise ValueError(f"DQN: {name} must be an integer {bound}; got {value}")
-    return value
+    """``value`` as an int in ``low..high`` (integral floats such as 1e5 are accepted): a TypeError for
+    a value that is no integer, a ValueError for one out of range."""
+    return checks.integer(value, f"DQN: {name}", low, high, integral_floats=True, type_error=TypeError)
 
 
-def _number(name, value, low, high, low_open=False):
-    """``value`` as a finite float in ``[low, high]`` (``(low, high]`` with ``low_open``), or a clear error."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"DQN: {name} must be a number; got {value!r}")
-    value = float(value)
-    bad = not math.isfinite(value) or value < low or value > high or (low_open and value == low)
-    if bad:
-        span = (("> 0" if low == 0 else f"> {low}") if high == math.inf else
-                f"in {'(' if low_open else '['}{low:g}, {high:g}]")
-        raise ValueError(f"DQN: {name} must be a finite number {span}; got {value}")
-    return value
+def _number(name, value, low, high=None, low_open=False):
+    """``value`` as a finite float in ``[low, high]`` (``(low, high]`` with ``low_open``; ``high`` None:
+    no upper bound): a TypeError for a value that is no number, a ValueError for one out of range."""
+    return checks.number(value, f"DQN: {name}", low, high, min_open=low_open, type_error=TypeError)
 
 
 _OPTIONS = tuple(f.name for f in dataclasses.fields(DQNConfig))

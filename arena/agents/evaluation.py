@@ -1,6 +1,7 @@
 """Greedy evaluation of a Q-network: the book's test (E8.4) plays 100 games and counts the wins."""
 import numpy as np
 
+from arena import checks
 from arena.agents.networks import check_q_network, greedy_policy
 from arena.envs.make import make_env
 
@@ -12,9 +13,8 @@ def evaluate_q_network(model, env_id="catch", n_games=100, seed=10_000, env_kwar
 
     Game i is reset with seed ``seed + i``, so an evaluation is reproducible. ``on_frame(env)`` is
     called after every step (used to record videos)."""
-    for name, value, low in (("n_games", n_games, 1), ("seed", seed, 0)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value < 2**62:
-            raise ValueError(f"evaluate: {name} must be an integer >= {low}; got {value!r}")
+    n_games = checks.integer(n_games, "evaluate: n_games", 1, 2**62 - 1)
+    seed = checks.integer(seed, "evaluate: seed", 0, 2**62 - 1)
     env = make_env(env_id, render_mode=render_mode, **(env_kwargs or {}))
     check_q_network(model, env.observation_space, env.action_space.n, env_id)
     policy = greedy_policy(model)

@@ -1,8 +1,8 @@
 """Shared argument checks and the 'monitored value' logic of the monitoring callbacks."""
-import math
 import numbers
 import warnings
 
+from arena import checks
 from arena.callbacks.base import monitor_op, to_float
 
 
@@ -11,8 +11,7 @@ def make_monitor(who, monitor, mode, min_delta=0.0):
     if not isinstance(monitor, str) or not monitor:
         raise ValueError(f"{who}: monitor must be the name of a logged quantity such as 'val_loss'; "
                          f"got {monitor!r}")
-    if not isinstance(min_delta, numbers.Real) or isinstance(min_delta, bool) or not math.isfinite(min_delta):
-        raise ValueError(f"{who}: min_delta must be a finite number; got {min_delta!r}")
+    min_delta = checks.number(min_delta, f"{who}: min_delta")
     try:
         return monitor_op(mode, monitor, min_delta)
     except ValueError as e:
@@ -20,9 +19,8 @@ def make_monitor(who, monitor, mode, min_delta=0.0):
 
 
 def check_int(who, name, value, minimum):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{who}: {name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
+    """``value`` as an int >= ``minimum``, or a ValueError naming ``who`` and ``name``."""
+    return checks.integer(value, f"{who}: {name}", minimum)
 
 
 def as_number(value):

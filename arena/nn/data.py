@@ -10,6 +10,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from arena import checks
+
 
 def _on_device(*groups):
     """Each group (a list of arrays: inputs, targets, sample weights) with its arrays on the device."""
@@ -138,16 +140,13 @@ class _Feed:
     def __init__(self, model, data, kind, steps, steps_arg, what=None, class_weight=None, max_queue_size=10,
                  workers=1, use_multiprocessing=False, required=True):
         call = "fit" if kind == "fit" or what == "validation_data" else kind
-        if isinstance(max_queue_size, bool) or not isinstance(max_queue_size, (int, np.integer)) or \
-                max_queue_size < 1:
-            raise ValueError(f"{call}: max_queue_size must be an integer >= 1; got {max_queue_size!r}")
-        if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 0:
-            raise ValueError(f"{call}: workers must be an integer >= 0; got {workers!r}")
+        max_queue_size = checks.integer(max_queue_size, f"{call}: max_queue_size", 1)
+        workers = checks.integer(workers, f"{call}: workers", 0)
         if use_multiprocessing:
             warnings.warn(f"{call}: use_multiprocessing=True runs as a background thread in Arena (JAX cannot "
                           f"run in forked worker processes)", UserWarning, stacklevel=4)
         self.model, self.data, self.kind, self.class_weight = model, data, kind, class_weight
-        self.max_queue_size, self.threaded = int(max_queue_size), workers > 0
+        self.max_queue_size, self.threaded = max_queue_size, workers > 0
         self.is_sequence = _is_sequence(data)
         self.stream = not self.is_sequence and hasattr(data, "__next__")
         self.what = what or ("Sequence" if self.is_sequence else "generator")

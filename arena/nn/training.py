@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from arena import loop, random
+from arena import checks, loop, random
 from arena.nn import losses as losses_mod
 from arena.nn import metrics as metrics_mod
 from arena.nn import optimizers
@@ -117,9 +117,7 @@ class TrainingMixin:
         self.loss = loss
         self._compile_args = dict(loss=loss, metrics=metrics, loss_weights=loss_weights,
                                   sample_weight_mode=sample_weight_mode)
-        if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, (int, np.integer)) or \
-                steps_per_execution < 1:
-            raise ValueError(f"compile: steps_per_execution must be an integer >= 1; got {steps_per_execution!r}")
+        steps_per_execution = checks.integer(steps_per_execution, "compile: steps_per_execution", 1)
         if steps_per_execution > MAX_STEPS_PER_EXECUTION:
             # The steps are unrolled in one compiled function: 50 take a minute to compile, 200 never
             # finish. The results do not depend on it, so a cap changes nothing but the compile time.
@@ -553,16 +551,14 @@ class TrainingMixin:
             epochs = nb_epoch
         self._require_compiled("fit")
         batch_size = _positive_batch_size(batch_size, "fit")
-        epochs = _count(epochs, "epochs")
-        initial_epoch = _count(initial_epoch, "initial_epoch")
-        validation_freq = _count(validation_freq, "validation_freq", minimum=1)
+        epochs = checks.integer(epochs, "fit: epochs", 0)
+        initial_epoch = checks.integer(initial_epoch, "fit: initial_epoch", 0)
+        validation_freq = checks.integer(validation_freq, "fit: validation_freq", 1)
         if steps_per_epoch is not None:
-            steps_per_epoch = _count(steps_per_epoch, "steps_per_epoch", minimum=1)
-        if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.number)) or \
-                not 0.0 <= validation_split < 1.0:
-            raise ValueError(f"fit: validation_split must be a number in [0, 1); got {validation_split!r}")
+            steps_per_epoch = checks.integer(steps_per_epoch, "fit: steps_per_epoch", 1)
+        validation_split = checks.number(validation_split, "fit: validation_split", 0, 1, max_open=True)
         if validation_steps is not None:
-            validation_steps = _count(validation_steps, "validation_steps", minimum=1)
+            validation_steps = checks.integer(validation_steps, "fit: validation_steps", 1)
         feeding = dict(max_queue_size=max_queue_size, workers=workers, use_multiprocessing=use_multiprocessing)
         if _is_batch_source(x):
             return self._fit_source(x, y, batch_size, epochs, verbose, callbacks, validation_split,
@@ -712,7 +708,7 @@ class TrainingMixin:
                 raise ValueError("evaluate: x is a generator or Sequence yielding (x, y[, sample_weight]) "
                                  "batches; do not give y or sample_weight as well")
             if steps is not None:
-                steps = _count(steps, "steps", minimum=1)
+                steps = checks.integer(steps, "evaluate: steps", 1)
             feed = _Feed(self, x, "evaluate", steps, "steps", max_queue_size=max_queue_size, workers=workers,
                          use_multiprocessing=use_multiprocessing, required=False)
             try:
@@ -746,7 +742,7 @@ class TrainingMixin:
         feed = None
         if _is_batch_source(x):
             if steps is not None:
-                steps = _count(steps, "steps", minimum=1)
+                steps = checks.integer(steps, "predict: steps", 1)
             feed = _Feed(self, x, "predict", steps, "steps", max_queue_size=max_queue_size, workers=workers,
                          use_multiprocessing=use_multiprocessing, required=False)
             batches, n_steps = feed.epoch(), feed.steps
@@ -822,13 +818,6 @@ def _masked_mean(values, mask):
     return jnp.sum(values * m) / jnp.maximum(jnp.sum(m), 1.0)
 
 
-def _count(value, what, minimum=0):
-    """An integer argument >= ``minimum`` (Python or numpy int, not bool)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"fit: {what} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
-
-
 def _check_class_labels(model, name, y, output_shape):
     """Sparse categorical targets are class indices 0..classes-1 (out-of-range labels give NaN or wrap
     around inside the compiled loss, fractional ones are truncated: say so here instead)."""
@@ -853,9 +842,7 @@ def _check_class_labels(model, name, y, output_shape):
 def _positive_batch_size(batch_size, what):
     if batch_size is None:
         return 32
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-        raise ValueError(f"{what}: batch_size must be a positive integer; got {batch_size!r}")
-    return int(batch_size)
+    return checks.integer(batch_size, f"{what}: batch_size", 1, expected="a positive integer")
 
 
 class _FitTask:

@@ -6,6 +6,7 @@ import random
 
 import numpy as np
 
+from arena import checks
 from arena.utils import Sequence
 
 
@@ -24,8 +25,8 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
         raise ValueError(f"pad_sequences: `padding` must be 'pre' or 'post', got {padding!r}")
     if truncating not in ("pre", "post"):
         raise ValueError(f"pad_sequences: `truncating` must be 'pre' or 'post', got {truncating!r}")
-    if maxlen is not None and (not _is_int(maxlen) or maxlen < 0):
-        raise ValueError(f"pad_sequences: `maxlen` must be None or a non-negative integer, got {maxlen!r}")
+    if maxlen is not None:
+        checks.integer(maxlen, "pad_sequences: `maxlen`", 0, expected="None or a non-negative integer")
     if isinstance(sequences, (str, bytes)) or not hasattr(sequences, "__len__"):
         raise ValueError(f"pad_sequences: `sequences` must be a list of sequences, got {type(sequences).__name__}")
     lengths = []
@@ -65,8 +66,7 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
 def make_sampling_table(size, sampling_factor=1e-5):
     """Word2vec's keep-probability by word rank (Zipf approximation): entry ``i`` is the probability of
     keeping the ``i``-th most frequent word, ``min(1, sqrt(f / sampling_factor) / (f / sampling_factor))``."""
-    if not _is_int(size) or size < 1:
-        raise ValueError(f"make_sampling_table: `size` must be a positive integer, got {size!r}")
+    checks.integer(size, "make_sampling_table: `size`", 1, expected="a positive integer")
     gamma = 0.577
     rank = np.arange(size)
     rank[0] = 1
@@ -92,10 +92,8 @@ def skipgrams(sequence, vocabulary_size, window_size=4, negative_samples=1.0, sh
     """
     if isinstance(sequence, (str, bytes)) or not hasattr(sequence, "__len__"):
         raise ValueError(f"skipgrams: `sequence` must be a list of word indices, got {type(sequence).__name__}")
-    if not _is_int(vocabulary_size) or vocabulary_size < 2:
-        raise ValueError(f"skipgrams: `vocabulary_size` must be an integer >= 2, got {vocabulary_size!r}")
-    if not _is_int(window_size) or window_size < 0:
-        raise ValueError(f"skipgrams: `window_size` must be a non-negative integer, got {window_size!r}")
+    checks.integer(vocabulary_size, "skipgrams: `vocabulary_size`", 2)
+    checks.integer(window_size, "skipgrams: `window_size`", 0, expected="a non-negative integer")
     if negative_samples < 0:
         raise ValueError(f"skipgrams: `negative_samples` must be >= 0, got {negative_samples!r}")
     if sampling_table is not None and len(sampling_table) < vocabulary_size:
@@ -147,8 +145,7 @@ class TimeseriesGenerator(Sequence):
                              f"data length is {len(data)} while targets length is {len(targets)}")
         for name, v, low in (("length", length, 1), ("sampling_rate", sampling_rate, 1), ("stride", stride, 1),
                              ("batch_size", batch_size, 1), ("start_index", start_index, 0)):
-            if not _is_int(v) or v < low:
-                raise ValueError(f"TimeseriesGenerator: `{name}` must be an integer >= {low}, got {v!r}")
+            checks.integer(v, f"TimeseriesGenerator: `{name}`", low)
         if end_index is not None and not _is_int(end_index):
             raise ValueError(f"TimeseriesGenerator: `end_index` must be None or an integer, got {end_index!r}")
         self.data = data

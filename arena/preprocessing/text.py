@@ -11,6 +11,8 @@ from hashlib import md5
 
 import numpy as np
 
+from arena import checks
+
 DEFAULT_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
 MATRIX_MODES = ("binary", "count", "tfidf", "freq")
 
@@ -40,8 +42,7 @@ def hashing_trick(text, n, hash_function=None, filters=DEFAULT_FILTERS, lower=Tr
     are NOT stable across runs; use ``hash_function='md5'`` for indices that are.
     """
     _check_text(text, "hashing_trick")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"hashing_trick: `n` must be an integer >= 2 (size of the hashing space), got {n!r}")
+    checks.integer(n, "hashing_trick: `n`", 2, expected="an integer >= 2 (size of the hashing space)")
     if hash_function is None:
         hash_function = hash
     elif hash_function == "md5":

@@ -9,8 +9,8 @@ import math
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
+from arena import checks
 from arena.nn import activations
 from arena.nn.layers.base import register
 from arena.nn.layers.core import WeightedLayer, _int_tuple
@@ -86,9 +86,7 @@ class _Conv(WeightedLayer):
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         cls = type(self).__name__
-        if not isinstance(filters, (int, np.integer)) or filters <= 0:
-            raise ValueError(f"{cls} '{self.name}': filters must be a positive integer; got {filters!r}")
-        self.filters = int(filters)
+        self.filters = checks.integer(filters, f"{cls} '{self.name}': filters", 1, expected="a positive integer")
         self.kernel_size = _int_tuple(kernel_size, self.rank, f"{cls} '{self.name}': kernel_size")
         self.strides = _int_tuple(strides, self.rank, f"{cls} '{self.name}': strides")
         self.dilation_rate = _int_tuple(dilation_rate, self.rank, f"{cls} '{self.name}': dilation_rate")

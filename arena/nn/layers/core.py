@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from arena import checks
 from arena.nn import activations, constraints, initializers, regularizers
 from arena.nn.layers.base import KerasTensor, Layer, Node, register, unique_name
 
@@ -94,9 +95,7 @@ class Dense(WeightedLayer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if not isinstance(units, (int, np.integer)) or units <= 0:
-            raise ValueError(f"Dense '{self.name}': units must be a positive integer; got {units!r}")
-        self.units = int(units)
+        self.units = checks.integer(units, f"Dense '{self.name}': units", 1, expected="a positive integer")
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self._init_weight_options(kernel_initializer, bias_initializer, kernel_regularizer,
@@ -174,9 +173,7 @@ class Dropout(Layer):
             raise ValueError(f"Dropout '{self.name}': rate must be in [0, 1); got {rate!r}")
         self.rate = float(rate)
         self.noise_shape = tuple(noise_shape) if noise_shape is not None else None
-        if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0):
-            raise ValueError(f"Dropout '{self.name}': seed must be a non-negative integer or None; got {seed!r}")
-        self.seed = None if seed is None else int(seed)
+        self.seed = checks.optional_seed(seed, f"Dropout '{self.name}': seed")
 
     def call(self, params, x, training=False, key=None):
         if not training or self.rate == 0.0:

@@ -2,6 +2,7 @@
 import jax.numpy as jnp
 import numpy as np
 
+from arena import checks
 from arena.nn import constraints, initializers, regularizers
 from arena.nn.layers.base import Layer, register
 
@@ -25,10 +26,9 @@ class Embedding(Layer):
         if input_length is not None and "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length,) if isinstance(input_length, int) else tuple(input_length)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        for what, value in (("input_dim", input_dim), ("output_dim", output_dim)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-                raise ValueError(f"Embedding '{self.name}': {what} must be a positive integer; got {value!r}")
-        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        who = f"Embedding '{self.name}'"
+        self.input_dim = checks.integer(input_dim, f"{who}: input_dim", 1, expected="a positive integer")
+        self.output_dim = checks.integer(output_dim, f"{who}: output_dim", 1, expected="a positive integer")
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = constraints.get(embeddings_constraint)

@@ -8,28 +8,14 @@ import math
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
+from arena import checks
 from arena.nn.layers.base import Layer, register
 from arena.nn.layers.conv import as_float
 
 
-def _number(layer, what, value, low, high=None):
-    """``value`` as a finite float in ``[low, high)`` (``high`` None: no upper bound), else a ValueError."""
-    kind = type(layer).__name__
-    bad = isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
-    v = math.nan if bad else float(value)
-    if not math.isfinite(v) or v < low or (high is not None and v >= high):
-        bound = f"in [{low}, {high})" if high is not None else f">= {low} and finite"
-        raise ValueError(f"{kind} '{layer.name}': {what} must be a number {bound}; got {value!r}")
-    return v
-
-
-def _seed(layer, seed):
-    if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0):
-        raise ValueError(f"{type(layer).__name__} '{layer.name}': seed must be a non-negative integer or None; "
-                         f"got {seed!r}")
-    return None if seed is None else int(seed)
+def _who(layer):
+    return f"{type(layer).__name__} '{layer.name}'"
 
 
 class _Noise(Layer):
@@ -39,7 +25,7 @@ class _Noise(Layer):
 
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.seed = _seed(self, seed)
+        self.seed = checks.optional_seed(seed, f"{_who(self)}: seed")
 
     def _key(self, key):
         if key is None:
@@ -60,7 +46,7 @@ class GaussianNoise(_Noise):
 
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
-        self.stddev = _number(self, "stddev", stddev, 0.0)
+        self.stddev = checks.number(stddev, f"{_who(self)}: stddev", 0)
 
     def call(self, params, x, training=False, key=None):
         if not training or self.stddev == 0.0:
@@ -80,7 +66,7 @@ class GaussianDropout(_Noise):
 
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
-        self.rate = _number(self, "rate", rate, 0.0, 1.0)
+        self.rate = checks.number(rate, f"{_who(self)}: rate", 0, 1, max_open=True)
 
     def call(self, params, x, training=False, key=None):
         if not training or self.rate == 0.0:
@@ -103,7 +89,7 @@ class _SpatialDropout(_Noise):
     def __init__(self, rate, seed=None, noise_shape=None, **kwargs):
         # noise_shape: in Keras 2 configs (always None; the spatial layers fix their own noise shape)
         super().__init__(seed=seed, **kwargs)
-        self.rate = _number(self, "rate", rate, 0.0, 1.0)
+        self.rate = checks.number(rate, f"{_who(self)}: rate", 0, 1, max_open=True)
 
     def build(self, input_shape):
         axes = "(batch, steps, channels)" if self.rank == 3 else "(batch, rows, cols, channels)"

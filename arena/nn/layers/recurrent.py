@@ -15,8 +15,8 @@ Weights are laid out as Keras lays them out (LSTM gates i, f, c, o; GRU gates z,
 """
 import jax
 import jax.numpy as jnp
-import numpy as np
 
+from arena import checks
 from arena.nn import activations, constraints, initializers, regularizers
 from arena.nn.layers.base import Layer, register
 from arena.nn.layers.conv import as_float
@@ -25,18 +25,6 @@ from arena.nn.layers.conv import as_float
 def _sequence(value):
     """The sequence's part of an RNN's input shape or mask: the first item of ``[sequence, *states]``."""
     return value[0] if isinstance(value, list) else value
-
-
-def _positive_int(layer, what, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{type(layer).__name__} '{layer.name}': {what} must be a positive integer; got {value!r}")
-    return int(value)
-
-
-def _rate(layer, what, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not 0.0 <= float(value) < 1.0:
-        raise ValueError(f"{type(layer).__name__} '{layer.name}': {what} must be in [0, 1); got {value!r}")
-    return float(value)
 
 
 class _Cell(Layer):
@@ -51,7 +39,8 @@ class _Cell(Layer):
                  **kwargs):
         super().__init__(**kwargs)
         self.seed = seed  # Keras 3's dropout seed: folded into the training key, as Dropout(seed=...)
-        self.units = _positive_int(self, "units", units)
+        who = f"{type(self).__name__} '{self.name}'"
+        self.units = checks.integer(units, f"{who}: units", 1, expected="a positive integer")
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.use_bias = bool(use_bias)
@@ -64,8 +53,8 @@ class _Cell(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.recurrent_constraint = constraints.get(recurrent_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self.dropout = _rate(self, "dropout", dropout)
-        self.recurrent_dropout = _rate(self, "recurrent_dropout", recurrent_dropout)
+        self.dropout = checks.number(dropout, f"{who}: dropout", 0, 1, max_open=True)
+        self.recurrent_dropout = checks.number(recurrent_dropout, f"{who}: recurrent_dropout", 0, 1, max_open=True)
 
     @property
     def state_size(self):
