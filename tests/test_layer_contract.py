@@ -171,7 +171,7 @@ def test_layer_contract(layer_cls, init_kwargs, input_shape, expected, options):
 
 def test_every_layer_has_a_case():
     import arena.nn  # noqa: F401  (registers Model and Sequential)
-    skip = {"Model", "Sequential", "InputLayer"}
+    skip = {"Model", "Sequential", "InputLayer", "GAN"}  # models: their own tests
     covered = {p.values[0] for p in CASES} | {type(p.values[1]["cell"]) for p in CASES if "cell" in p.values[1]}
     missing = sorted(n for n, cls in _registry.items() if n not in skip and cls not in covered)
     assert not missing, f"layer classes without a check_layer configuration in CASES: {missing}"

@@ -5,8 +5,9 @@ from arena.callbacks.checkpoint import ModelCheckpoint
 from arena.callbacks.csv_logger import CSVLogger
 from arena.callbacks.early_stopping import EarlyStopping
 from arena.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlateau
+from arena.callbacks.samples import SampleGrid, SampleQuality
 from arena.callbacks.tensorboard import TensorBoard
 
 __all__ = ["Callback", "CallbackList", "History", "LambdaCallback", "TerminateOnNaN", "ProgbarLogger",
            "ModelCheckpoint", "EarlyStopping", "TensorBoard", "CSVLogger", "LearningRateScheduler",
-           "ReduceLROnPlateau"]
+           "ReduceLROnPlateau", "SampleGrid", "SampleQuality"]

@@ -14,8 +14,9 @@ from arena import checks
 
 
 def _on_device(*groups):
-    """Each group (a list of arrays: inputs, targets, sample weights) with its arrays on the device."""
-    return tuple([_to_device(a) for a in group] for group in groups)
+    """Each group (a list of arrays: inputs, targets, sample weights) with its arrays on the device;
+    a missing group (no targets for a custom train_step) stays None."""
+    return tuple(None if group is None else [_to_device(a) for a in group] for group in groups)
 
 
 def _to_device(a):

@@ -356,7 +356,10 @@ class TrainingMixin:
         if self._log_names is None:
             ts = self._train_state
             batch = jax.tree_util.tree_map(lambda a: a[:1], data)
-            _, logs = jax.eval_shape(self.train_step, ts._replace(sums=self._zero_sums([])), batch)
+            start = ts._replace(sums=self._zero_sums([]))
+            out = jax.eval_shape(self.train_step, start, batch)
+            _check_step_result(self, start, out)
+            logs = out[1]
             self._log_names = list(logs)
             self.metrics_names = list(logs)
             self._train_state = ts._replace(sums=self._zero_sums())
@@ -565,7 +568,7 @@ class TrainingMixin:
                                     validation_data, shuffle, class_weight, sample_weight, initial_epoch,
                                     steps_per_epoch, validation_freq, validation_steps, feeding)
         xs, ys, sws, n = self._prepare(x, y, sample_weight, class_weight)
-        if ys is None:
+        if ys is None and type(self).train_step is TrainingMixin.train_step:  # a custom step may need none
             raise ValueError(f"Model '{self.name}'.fit needs targets y")
         val = None
         if validation_data is not None:
@@ -816,6 +819,34 @@ def _masked_mean(values, mask):
     m = mask.astype(values.dtype).reshape(mask.shape + (1,) * (values.ndim - mask.ndim))
     m = jnp.broadcast_to(m, values.shape)
     return jnp.sum(values * m) / jnp.maximum(jnp.sum(m), 1.0)
+
+
+def _check_step_result(model, start, out):
+    """A custom ``train_step`` must return ``(TrainState, {name: scalar})`` with the state's structure
+    unchanged (a jitted loop cannot carry a state whose shape changes): say what differs."""
+    where = f"{type(model).__name__} '{model.name}'.train_step"
+    if not isinstance(out, tuple) or len(out) != 2:
+        raise TypeError(f"{where} must return (state, logs); it returned {type(out).__name__}"
+                        + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))
+    state, logs = out
+    if not isinstance(state, TrainState):
+        raise TypeError(f"{where} must return a TrainState first (state._replace(...)); got {type(state).__name__}")
+    if not isinstance(logs, dict) or not all(isinstance(k, str) for k in logs):
+        raise TypeError(f"{where} must return a dict of named scalar logs second; got {type(logs).__name__}")
+    bad = {k: getattr(v, "shape", None) for k, v in logs.items() if getattr(v, "shape", None) not in ((), None)}
+    if bad:
+        raise ValueError(f"{where}: logs must be scalars; got shapes {bad}")
+    for field in ("params", "state", "opt_state", "step", "key", "extras"):
+        before = jax.tree_util.tree_structure(getattr(start, field))
+        after = jax.tree_util.tree_structure(getattr(state, field))
+        if before != after:
+            raise ValueError(f"{where} changed the structure of state.{field}: it must return the same pytree "
+                             f"(got {str(after)[:160]}, expected {str(before)[:160]})")
+        shapes = [(getattr(a, "shape", None), getattr(b, "shape", None)) for a, b in zip(
+            jax.tree_util.tree_leaves(getattr(start, field)), jax.tree_util.tree_leaves(getattr(state, field)))]
+        changed = [(a, b) for a, b in shapes if a != b]
+        if changed:
+            raise ValueError(f"{where} changed the shape of state.{field} arrays: {changed[:3]} (before, after)")
 
 
 def _check_class_labels(model, name, y, output_shape):
