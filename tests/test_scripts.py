@@ -145,6 +145,8 @@ def test_treebank_pos_book_parameter_counts():
     from scripts import treebank_pos
     for model, params in treebank_pos.BOOK_PARAMS.items():
         assert treebank_pos.build_model(model, 5002, 46).count_params() == params
+    assert treebank_pos.build_model("modern", 4712, 46).count_params() == treebank_pos.modern_params(
+        4712, 46, treebank_pos.MODERN_SUFFIXES) == 793_142  # the modern tagger as trained on the full data
 
 
 def test_treebank_pos_data_matches_the_book():
