@@ -398,3 +398,25 @@ def test_keras_fixture_predictions(name):
     io = np.load(os.path.join(here, f"{name}_io.npz"))
     inputs = io["x"] if "x" in io else [io["a"], io["b"]]
     np.testing.assert_allclose(model.predict(inputs), io["y"], rtol=1e-4, atol=1e-5)
+
+
+def test_activation_layers_match_numpy(fresh_session):
+    from arena.nn import ELU, PReLU, ReLU, Softmax, ThresholdedReLU
+    x = np.linspace(-3, 3, 24, dtype="float32").reshape(2, 3, 4)
+    np.testing.assert_allclose(ReLU()(x), np.maximum(x, 0))
+    np.testing.assert_allclose(ReLU(max_value=1.5, negative_slope=0.1, threshold=0.5)(x),
+                               np.where(x >= 0.5, np.minimum(x, 1.5), 0.1 * (x - 0.5)), rtol=1e-6)
+    np.testing.assert_allclose(ELU(alpha=0.7)(x), np.where(x > 0, x, 0.7 * (np.exp(x) - 1)), rtol=1e-6)
+    np.testing.assert_allclose(ThresholdedReLU(theta=1.0)(x), np.where(x > 1.0, x, 0.0))
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(Softmax(axis=1)(x), e / e.sum(axis=1, keepdims=True), rtol=1e-6)
+    prelu = PReLU(alpha_initializer="ones", shared_axes=[1])
+    prelu(x)
+    assert prelu.get_weights()[0].shape == (1, 4)  # one alpha per feature, shared over axis 1
+    alpha = np.array([[0.1, 0.2, 0.3, 0.4]], "float32")
+    prelu.set_weights([alpha])
+    np.testing.assert_allclose(prelu(x), np.where(x >= 0, x, alpha * x), rtol=1e-6)
+    with pytest.raises(ValueError, match="ReLU 're_lu_\\d+': negative_slope must be"):
+        ReLU(negative_slope=-1)
+    with pytest.raises(ValueError, match="shared axis 3 is beyond the input's rank"):
+        PReLU(shared_axes=[3])(np.ones((2, 4), "float32"))

@@ -1,7 +1,8 @@
 """All layers, importable as ``arena.nn.layers.Dense`` or ``arena.nn.Dense``."""
 from arena.nn.layers.base import Layer, KerasTensor, register, clear_session
-from arena.nn.layers.core import (Activation, Dense, Dropout, Flatten, Input, InputLayer, Lambda, LeakyReLU,
-                                  Masking, Permute, RepeatVector, Reshape)
+from arena.nn.layers.core import (Activation, Dense, Dropout, Flatten, Input, InputLayer, Lambda, Masking, Permute,
+                                  RepeatVector, Reshape)
+from arena.nn.layers.activation import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU
 from arena.nn.layers.conv import Conv1D, Conv2D, Conv2DTranspose
 from arena.nn.layers.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
                                    average, concatenate, dot, maximum, minimum, multiply, subtract)

@@ -140,23 +140,6 @@ class Activation(Layer):
 
 
 @register
-class LeakyReLU(Layer):
-    """``x if x >= 0 else alpha * x`` (Keras default alpha 0.3)."""
-
-    supports_masking = True
-
-    def __init__(self, alpha=0.3, negative_slope=None, **kwargs):
-        super().__init__(**kwargs)
-        self.alpha = float(alpha if negative_slope is None else negative_slope)
-
-    def call(self, params, x, training=False, key=None):
-        return activations.leaky_relu(x, self.alpha)
-
-    def get_config(self):
-        return {**super().get_config(), "alpha": self.alpha}
-
-
-@register
 class Dropout(Layer):
     """Inverted dropout: in training, zero a fraction ``rate`` of inputs and scale the rest by 1/(1-rate).
 
