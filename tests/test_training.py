@@ -644,3 +644,31 @@ def test_activity_regularizers_count_in_the_loss_also_inside_wrappers(fresh_sess
     top = Model(inp, dense(activity_regularizer=regularizers.l1(0.1))(inp))
     top.compile("sgd", "mse")
     np.testing.assert_allclose(top.evaluate(x, y, verbose=0), base + 0.1 * np.abs(x.sum(-1)).sum() / 2, rtol=1e-6)
+
+
+def test_layer_add_loss_counts_in_fit_and_evaluate(fresh_session):
+    """Keras' layer.add_loss in call: the added scalar joins the data loss, also from inside a wrapper."""
+    import jax.numpy as jnp
+    from arena.nn import Input, Model, TimeDistributed
+    from arena.nn.layers import Layer
+
+    class Penalised(Layer):
+        def call(self, params, x, training=False, key=None):
+            self.add_loss(0.5 * jnp.mean(x ** 2))
+            return x
+
+        def compute_output_shape(self, input_shape):
+            return input_shape
+    x = np.arange(12, dtype="float32").reshape(2, 3, 2) / 10
+    inp = Input(shape=(3, 2))
+    m = Model(inp, Dense(1, kernel_initializer="ones", bias_initializer="zeros")(Penalised()(inp)))
+    m.compile("sgd", "mse")
+    y = np.zeros((2, 3, 1), "float32")
+    mse = np.mean(x.sum(-1) ** 2)
+    np.testing.assert_allclose(m.evaluate(x, y, verbose=0), mse + 0.5 * np.mean(x ** 2), rtol=1e-6)
+    np.testing.assert_allclose(m.train_on_batch(x, y), mse + 0.5 * np.mean(x ** 2), rtol=1e-6)
+    wrapped = Model(inp, TimeDistributed(Penalised())(inp))
+    wrapped.compile("sgd", "mse")
+    np.testing.assert_allclose(wrapped.evaluate(x, np.zeros_like(x), verbose=0), np.mean(x ** 2) * 1.5, rtol=1e-6)
+    with pytest.raises(ValueError, match="add_loss takes a scalar; got shape \\(2,\\)"):
+        Penalised().add_loss(jnp.ones(2))

@@ -338,6 +338,16 @@ class Layer:
                                     bool(trainable), dtype))
         return name
 
+    def add_loss(self, value):
+        """In ``call``/``apply``: add the scalar ``value`` to the loss of the forward pass that runs this
+        layer (Keras' ``layer.add_loss``; e.g. a VAE's KL term). ``fit`` minimises it with the data
+        loss and ``evaluate`` reports it in ``loss``; outside a model's forward pass it is dropped."""
+        value = jax.numpy.asarray(value)
+        if value.ndim:
+            raise ValueError(f"Layer '{self.name}'.add_loss takes a scalar; got shape {value.shape} (reduce it, "
+                             f"e.g. with jnp.mean)")
+        add_activity_loss(value)
+
     def add_state(self, name, shape, initializer="zeros", dtype="float32"):
         """Declare runtime state (in ``build``), e.g. a stateful RNN's carry: threaded through training
         like batch-norm statistics but never saved as a weight, and reset by :meth:`reset_states`."""
