@@ -270,3 +270,31 @@ def test_word2vec_text8_parts():
     assert vectors.similarity("a", "d") == pytest.approx(-1.0)
     assert [x for x, _ in vectors.most_similar(["a"], topn=3)] == ["b", "c", "d"]
     assert "a" not in [x for x, _ in vectors.most_similar(["b", "c"], ["a"])]
+
+
+# ---- chapter 4: generative models (tiny runs; the figures are in the scripts' docstrings and the notes) ----
+def test_mnist_gan_short_run_scores_and_draws(tmp_path, capsys):
+    from scripts import common, mnist_gan
+    lenet = common.lenet()  # untrained: the scores only need a classifier with a softmax
+    lenet.save(tmp_path / "lenet.h5")
+    result = mnist_gan.main(["--limit", "256", "--epochs", "2", "--samples", "100", "--verbose", "0",
+                             "--classifier", str(tmp_path / "lenet.h5"), "--logdir", str(tmp_path)])
+    assert result["params"] == mnist_gan.BOOK_PARAMS["dcgan"] and len(result["rows"]) == 2
+    assert all(1.0 <= r["inception_score"] <= 10.0 and r["frechet_distance"] >= 0 for r in result["rows"])
+    assert (tmp_path / "samples-002.png").is_file() and (tmp_path / "gan.h5").is_file()
+    assert "goal >= 8.5" in capsys.readouterr().out
+
+
+def test_book_dcgan_networks_have_the_books_sizes():
+    from scripts import mnist_gan
+    g, d = mnist_gan.book_networks()
+    assert (g.count_params(), d.count_params()) == mnist_gan.BOOK_PARAMS["book"] == (6_763_777, 3_485_441)
+
+
+def test_mnist_vae_short_run_writes_its_pictures(tmp_path):
+    from scripts import mnist_autoencoders
+    result = mnist_autoencoders.main(["--model", "vae", "--limit", "512", "--epochs", "1", "--verbose", "0",
+                                      "--logdir", str(tmp_path)])
+    assert result["vae"]["params"] == 807_700 and np.isfinite(result["vae"]["test_bce"])
+    for name in ("vae_reconstructions.png", "vae_latent_grid.png", "vae_latent_means.png"):
+        assert (tmp_path / name).is_file()
