@@ -289,6 +289,8 @@ def test_book_dcgan_networks_have_the_books_sizes():
     from scripts import mnist_gan
     g, d = mnist_gan.book_networks()
     assert (g.count_params(), d.count_params()) == mnist_gan.BOOK_PARAMS["book"] == (6_763_777, 3_485_441)
+    g, d = mnist_gan.pair_networks()
+    assert (g.count_params(), d.count_params()) == mnist_gan.BOOK_PARAMS["pair"] == (5_638_145, 9_707_009)
 
 
 def test_mnist_vae_short_run_writes_its_pictures(tmp_path):
@@ -298,3 +300,14 @@ def test_mnist_vae_short_run_writes_its_pictures(tmp_path):
     assert result["vae"]["params"] == 807_700 and np.isfinite(result["vae"]["test_bce"])
     for name in ("vae_reconstructions.png", "vae_latent_grid.png", "vae_latent_means.png"):
         assert (tmp_path / name).is_file()
+
+
+def test_cifar10_gan_has_the_books_sizes_and_runs(tmp_path, monkeypatch):
+    from arena.datasets import cifar10
+    from scripts import cifar10_gan
+    rng = np.random.default_rng(0)  # stand-in images: decoding the 60,000 offline JPEGs is not this test's job
+    fake = rng.integers(0, 256, (64, 32, 32, 3), dtype=np.uint8), np.zeros((64, 1), np.uint8)
+    monkeypatch.setattr(cifar10, "load_data", lambda: (fake, fake))
+    result = cifar10_gan.main(["--epochs", "1", "--limit", "64", "--verbose", "0", "--logdir", str(tmp_path)])
+    assert result["params"] == cifar10_gan.BOOK_PARAMS == (1_870_083, 1_035_649)
+    assert np.isfinite(result["history"]["d_loss"][0]) and (tmp_path / "samples-001.png").is_file()
