@@ -38,7 +38,7 @@ from arena.callbacks.samples import image_grid, save_png  # noqa: E402
 from arena.datasets import mnist  # noqa: E402
 from arena.nn import (Conv2D, Dense, Input, MaxPooling2D, Model, Sequential, UpSampling2D,  # noqa: E402
                       clear_session, losses)
-from arena.nn.layers import Layer, register  # noqa: E402
+from arena.nn.layers import Layer  # noqa: E402
 
 MODELS = ("dense", "deep", "conv", "denoising", "vae")
 PARAMS = {"dense": 50_992, "deep": 222_384, "conv": 4_385, "denoising": 28_353, "vae": 807_700}
@@ -46,10 +46,11 @@ NOISE = 0.5
 BATCH = 256
 
 
-@register
 class Sampling(Layer):
     """``[z_mean, z_log_var] -> z = z_mean + exp(z_log_var / 2) * eps``, eps ~ N(0, 1) from the step's
-    key (the mean when no key is given), and the KL divergence to N(0, I) added as a loss."""
+    key (the mean when no key is given), and the KL divergence to N(0, I) added as a loss. A script's
+    own layer, as a Keras user writes it: not registered, so loading a saved VAE takes
+    ``custom_objects={"Sampling": Sampling}``."""
 
     def call(self, params, inputs, training=False, key=None):
         mean, log_var = inputs
