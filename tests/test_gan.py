@@ -147,3 +147,31 @@ def test_a_custom_step_returning_the_wrong_structure_is_a_clear_error(fresh_sess
         m.compile("sgd")
         with pytest.raises(error, match=match):
             m.fit(np.ones((4, 2), "float32"), np.ones((4, 1), "float32"), verbose=0)
+
+
+def test_gan_fit_takes_batches_of_samples_from_a_generator_or_sequence(fresh_session):
+    """Keras 3 unpacking: a custom step's batches may be x alone (a GAN's are real samples)."""
+    from arena.utils import Sequence
+    data = real_points(256)
+
+    def batches():
+        while True:
+            for i in range(0, 256, 64):
+                yield data[i:i + 64]
+
+    class Samples(Sequence):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            return (data[i * 64:(i + 1) * 64],)
+    for source, kw in ((batches(), {"steps_per_epoch": 4}), (Samples(), {})):
+        gan = GAN(*pair())
+        gan.compile(Adam(1e-3), Adam(1e-3))
+        history = gan.fit(source, epochs=2, verbose=0, **kw)
+        assert len(history.history["g_loss"]) == 2 and gan.iterations == 8
+        arena.nn.clear_session()
+    gan = GAN(*pair())
+    gan.compile()
+    with pytest.raises(ValueError, match="fit takes real samples x only"):
+        gan.fit(iter([(data[:64], np.ones(64))]), steps_per_epoch=1, verbose=0)

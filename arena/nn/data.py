@@ -217,13 +217,17 @@ class _Feed:
                 xs = model._standardize(self._x_of(raw), model.input_names, [t.shape for t in model.inputs],
                                         "input")
                 return [_to_device(a) for a in xs]
-            if not isinstance(raw, (tuple, list)) or len(raw) not in (2, 3):
+            custom = model._has_custom_step()  # its batches may be x alone (Keras 3's unpacking)
+            if custom and not isinstance(raw, (tuple, list)):
+                raw = (raw,)
+            if not isinstance(raw, (tuple, list)) or len(raw) not in ((1, 2, 3) if custom else (2, 3)):
                 got = f"a {type(raw).__name__} of length {len(raw)}" if isinstance(raw, (tuple, list)) else \
                     f"a {type(raw).__name__}"
                 raise ValueError(f"each batch must be a tuple (x, y) or (x, y, sample_weight); got {got}")
-            if raw[1] is None:
+            y = raw[1] if len(raw) > 1 else None
+            if y is None and not custom:
                 raise ValueError("the batch has no targets (y is None)")
-            xs, ys, sws, _ = model._prepare(raw[0], raw[1], raw[2] if len(raw) == 3 else None, self.class_weight)
+            xs, ys, sws, _ = model._prepare(raw[0], y, raw[2] if len(raw) == 3 else None, self.class_weight)
         except ValueError as e:
             raise ValueError(f"batch {index} of the {self.what}: {e}") from None
         return _on_device(xs, ys, sws)

@@ -364,6 +364,10 @@ class TrainingMixin:
             self.metrics_names = list(logs)
             self._train_state = ts._replace(sums=self._zero_sums())
 
+    def _has_custom_step(self):
+        """Whether ``train_step`` is overridden (then ``fit`` may get no targets)."""
+        return type(self).train_step is not TrainingMixin.train_step
+
     def _require_compiled(self, what):
         if not self.compiled:
             raise RuntimeError(f"Model '{self.name}' must be compiled before {what}: call "
@@ -568,7 +572,7 @@ class TrainingMixin:
                                     validation_data, shuffle, class_weight, sample_weight, initial_epoch,
                                     steps_per_epoch, validation_freq, validation_steps, feeding)
         xs, ys, sws, n = self._prepare(x, y, sample_weight, class_weight)
-        if ys is None and type(self).train_step is TrainingMixin.train_step:  # a custom step may need none
+        if ys is None and not self._has_custom_step():  # a custom step may need none
             raise ValueError(f"Model '{self.name}'.fit needs targets y")
         val = None
         if validation_data is not None:
