@@ -34,7 +34,8 @@ from arena.nn import losses as losses_mod
 from arena.nn import metrics as metrics_mod
 from arena.nn import optimizers
 from arena.nn.layers.base import _layers_within, as_list as _as_list
-from arena.nn.data import _Feed, _is_batch_source, _is_sequence, _on_device, _to_device  # noqa: F401
+from arena.nn.data import (_Feed, _FeedFitTask, _FitTask, _is_batch_source, _is_sequence, _on_device,  # noqa: F401
+                            _to_device, epoch_order)
 from arena.nn.update import make_update
 
 
@@ -61,13 +62,6 @@ class TrainState(NamedTuple):
     key: jax.Array
     sums: dict
     extras: dict
-
-
-def epoch_order(key, step, n):
-    """The shuffled row order of an epoch of ``n`` rows that starts at optimizer step ``step``."""
-    seed = [int(v) for v in np.asarray(jax.random.key_data(key) if jnp.issubdtype(
-        key.dtype, jax.dtypes.prng_key) else key).ravel()] + [int(step)]
-    return np.random.default_rng(seed).permutation(n)
 
 
 def _rows(arrays, sl):
@@ -878,116 +872,3 @@ def _positive_batch_size(batch_size, what):
     if batch_size is None:
         return 32
     return checks.integer(batch_size, f"{what}: batch_size", 1, expected="a positive integer")
-
-
-class _FitTask:
-    """Supervised batches for the one loop: shuffled index batches into on-device arrays."""
-
-    callbacks = None  # the run's CallbackList (bind_callbacks), for the validation's on_test_* hooks
-
-    def __init__(self, model, xs, ys, sws, n, batch_size, shuffle, val, validation_freq, steps_per_epoch):
-        self.model = model
-        self.data = _on_device(xs, ys, sws)
-        self.n, self.batch_size, self.shuffle = n, batch_size, shuffle
-        if val is not None and not isinstance(val, _Feed):  # on the device once, not at every validation
-            val = _on_device(*val[:3]) + (val[3],)
-        self.val, self.validation_freq = val, validation_freq
-        self.k = max(1, model.steps_per_execution)
-        full = n // batch_size
-        self.steps_per_epoch = steps_per_epoch or (full + (1 if n % batch_size else 0))
-        model._ensure_log_names(self.data)
-
-    def batches(self, epoch):
-        model = self.model
-        # The epoch's logs average its own batches only (train_on_batch leaves its batch in the sums).
-        ts = model._train_state = model._train_state._replace(sums=model._zero_sums())
-        order = epoch_order(ts.key, ts.step, self.n) if self.shuffle else np.arange(self.n)
-        order = order.astype(np.int32)
-        bs, full = self.batch_size, self.n // self.batch_size
-        idx = order[:full * bs].reshape(full, bs)
-        steps = 0
-        for c in range(0, full, self.k):
-            chunk = idx[c:c + self.k][: self.steps_per_epoch - steps]
-            if len(chunk) == 0:
-                return
-            steps += len(chunk)
-            yield chunk
-        if self.n % bs and steps < self.steps_per_epoch:
-            yield order[full * bs:][None]
-
-    def steps_in(self, batch):
-        return len(batch)
-
-    def train_step(self, idx):
-        model = self.model
-        # idx stays numpy: jit's C++ dispatch moves it to the device faster than jnp.asarray.
-        model._train_state, logs = model._fns["train_chunk"](model._train_state, self.data, idx)
-        return logs
-
-    def publish(self):
-        self.model._return_weights(keep=True)
-
-    def refresh(self):
-        self.model._reread_weights()
-
-    def end_epoch(self, epoch):
-        model = self.model
-        ts = model._train_state
-        count = float(ts.sums["_count"])
-        logs = {k: float(ts.sums[k]) / max(count, 1.0) for k in model.metrics_names}
-        model._train_state = ts._replace(sums=model._zero_sums())
-        if self.val is not None and (epoch + 1) % self.validation_freq == 0:
-            cbs = self.callbacks  # Keras fires the on_test_* hooks during fit's validation too
-            if cbs:
-                cbs.on_test_begin()
-            if isinstance(self.val, _Feed):
-                val_logs = model._evaluate_feed(ts.params, ts.state, self.val, cbs)
-            else:
-                xs, ys, sws, n = self.val
-                val_logs = model._evaluate_arrays(ts.params, ts.state, (xs, ys, sws), n, self.batch_size, cbs)
-            if cbs:
-                cbs.on_test_end(dict(val_logs))
-            logs.update({f"val_{k}": v for k, v in val_logs.items()})
-        return logs
-
-    def bind_callbacks(self, callbacks):
-        self.callbacks = callbacks
-
-
-class _FeedFitTask(_FitTask):
-    """Supervised batches for the one loop from a :class:`_Feed`, each run by the compiled
-    ``train_batch`` (one ``train_step`` on a batch passed in)."""
-
-    def __init__(self, model, feed, shuffle, val, validation_freq, batch_size):
-        self.model, self.feed, self.shuffle = model, feed, shuffle
-        if val is not None and not isinstance(val, _Feed):
-            val = _on_device(*val[:3]) + (val[3],)
-        self.val, self.validation_freq, self.batch_size = val, validation_freq, batch_size
-        self.k = 1
-        self.steps_per_epoch = feed.steps
-
-    def batches(self, epoch):
-        model = self.model
-        ts = model._train_state = model._train_state._replace(sums=model._zero_sums())
-        order = None
-        if self.feed.is_sequence and self.shuffle:  # a function of (key, step): a resumed run is exact
-            order = epoch_order(ts.key, ts.step, len(self.feed.data))
-        yield from self.feed.epoch(order)
-        if self.feed.ran_out:
-            warnings.warn(f"fit: the {self.feed.what} ran out of batches; training stops (it must yield "
-                          f"steps_per_epoch * epochs = {self.feed.steps} * epochs batches)", UserWarning)
-            model.stop_training = True
-
-    def steps_in(self, batch):
-        return 1
-
-    def train_step(self, batch):
-        model = self.model
-        if model._log_names is None:  # a custom train_step: its log names, from this first batch
-            model._ensure_log_names(batch)
-        model._train_state, logs = model._fns["train_batch"](model._train_state, batch)
-        return logs
-
-    def end_epoch(self, epoch):
-        self.feed.end_epoch()
-        return super().end_epoch(epoch)
