@@ -23,6 +23,10 @@ test originals (top row; for denoising, the noisy inputs in the middle) above th
   Dense(784, sigmoid); loss 784 x binary cross-entropy (the sum over pixels) + KL. Saved as PNGs: the
   decoder over a 15x15 grid of the latent plane (z from -2 to 2) and the test set's latent means
   coloured by digit.
+
+Measured (seed 42, 2 CPU cores), test MSE against the mean image's 0.0675: dense 0.0098 (20 epochs,
+11 s), deep 0.0094 (20, 20 s), conv 0.0199 (5 epochs, 158 s), denoising 0.0141 (5, 381 s), VAE 0.0432
+(20, 40 s; loss 214 -> 153).
 """
 import os
 import sys
