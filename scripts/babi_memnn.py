@@ -144,27 +144,6 @@ def build_model(vocab_size, story_maxlen, question_maxlen):
     return Model(inputs=[story_input, question_input], outputs=output)
 
 
-def save_curves(history, path):
-    """The repo's two-panel accuracy / loss plot as a PNG (skipped when matplotlib is missing)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    h = history.history
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6, 6))
-    top.set_title("Accuracy")
-    top.plot(h["accuracy"], color="g", label="train")
-    top.plot(h["val_accuracy"], color="b", label="validation (training file)")
-    top.legend(loc="best")
-    bottom.set_title("Loss")
-    bottom.plot(h["loss"], color="g", label="train")
-    bottom.plot(h["val_loss"], color="b", label="validation (training file)")
-    bottom.legend(loc="best")
-    return common.save_figure(fig, path)
-
-
 def main(argv=None):
     p = common.parser("babi_memnn", __doc__.splitlines()[0], epochs=NUM_EPOCHS, seed=BOOK_SEED)
     p.add_argument("--limit", type=int, default=None, help="use only the first LIMIT questions of each file")
@@ -200,7 +179,7 @@ def main(argv=None):
     for i in range(len(h["loss"])):
         print(f"  {i + 1:5d}{h['loss'][i]:9.4f}{h['accuracy'][i]:9.4f}{h['val_loss'][i]:10.4f}"
               f"{h['val_accuracy'][i]:9.4f}")
-    png = save_curves(history, os.path.join(args.logdir, "curves.png"))
+    png = common.save_curves(history, os.path.join(args.logdir, "curves.png"), val_label="validation (training file)")
     test_loss, test_acc = model.evaluate([xs_test, xq_test], y_test, batch_size=BATCH_SIZE, verbose=0)
     book_eval = 100.0 * h["val_accuracy"][-1]
     print(f"\nE7.4: {args.epochs} epoch(s), {t.seconds:.1f} s training, {model.count_params():,} params "

@@ -1,5 +1,6 @@
-"""What the book's chapter 1-3 scripts share: MNIST prepared the book's way, the book's networks,
-command-line options, TensorBoard logging and the "measured vs book" report.
+"""What the book's scripts share: MNIST prepared the book's way, the book's networks, command-line
+options, TensorBoard logging, the "measured vs book" report, and the training curves as a table and
+a PNG.
 
 Every script exposes ``main(argv=None)`` so tests can call it; run one as ``python scripts/<name>.py``.
 """
@@ -138,3 +139,32 @@ def save_figure(fig, path):
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def print_curves(history, acc="accuracy"):
+    """The per-epoch loss and accuracy, train and validation, as a table."""
+    h = history.history
+    print(f"\n  {'epoch':>5s}{'loss':>9s}{'acc':>9s}{'val_loss':>10s}{'val_acc':>9s}")
+    for i in range(len(h["loss"])):
+        print(f"  {i + 1:5d}{h['loss'][i]:9.4f}{h[acc][i]:9.4f}{h['val_loss'][i]:10.4f}{h['val_' + acc][i]:9.4f}")
+
+
+def save_curves(history, path, acc="accuracy", val_label="Validation"):
+    """The book's two-panel accuracy / loss plot as a PNG (skipped when matplotlib is missing)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    h = history.history
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6, 6))
+    top.set_title("Accuracy")
+    top.plot(h[acc], color="g", label="Train")
+    top.plot(h["val_" + acc], color="b", label=val_label)
+    top.legend(loc="best")
+    bottom.set_title("Loss")
+    bottom.plot(h["loss"], color="g", label="Train")
+    bottom.plot(h["val_loss"], color="b", label=val_label)
+    bottom.legend(loc="best")
+    return save_figure(fig, path)

@@ -172,8 +172,7 @@ def vae_pictures(encoder, decoder, x_test, y_test, logdir, n=15):
     points = ax.scatter(means[:, 0], means[:, 1], c=y_test, cmap="tab10", s=2)
     fig.colorbar(points, ax=ax, label="digit")
     ax.set(xlabel="z[0]", ylabel="z[1]", title="VAE: test images' latent means")
-    fig.savefig(scatter, dpi=100)
-    plt.close(fig)
+    common.save_figure(fig, scatter)
     print(f"vae: latent grid {grid}, latent means {scatter}")
     return {"latent_grid": grid, "latent_means": scatter}
 

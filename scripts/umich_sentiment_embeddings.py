@@ -29,7 +29,6 @@ import sys
 if __package__ in (None, ""):  # run as a file: make the `scripts` package importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from scripts import common  # noqa: E402
-from scripts.umich_sentiment_lstm import print_curves, save_curves  # noqa: E402
 from arena.datasets import umich_sentiment  # noqa: E402
 from arena.datasets.tokenize import word_tokenize  # noqa: E402
 from arena.nn import Conv1D, Dense, Embedding, GlobalMaxPooling1D, Sequential, SpatialDropout1D  # noqa: E402
@@ -91,8 +90,8 @@ def main(argv=None):
     with common.Timer() as t:
         history = model.fit(x_train, y_train, batch_size=BATCH_SIZE, epochs=args.epochs, verbose=args.verbose,
                             validation_data=(x_test, y_test), callbacks=[common.tensorboard(args.logdir)])
-    print_curves(history)
-    png = save_curves(history, os.path.join(args.logdir, "curves.png"))
+    common.print_curves(history)
+    png = common.save_curves(history, os.path.join(args.logdir, "curves.png"))
     score, acc = model.evaluate(x_test, y_test, verbose=0)
     print(f"\nE5.5: {args.epochs} epoch(s), {t.seconds:.1f} s training" + (f"; curves in {png}" if png else ""))
     print(f"Test score: {score:.3f}, accuracy: {acc:.3f}  (Arena {100 * acc:.2f} %, book {BOOK_TEST_ACC} %)")

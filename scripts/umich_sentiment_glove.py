@@ -38,7 +38,6 @@ if __package__ in (None, ""):  # run as a file: make the `scripts` package impor
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from scripts import common  # noqa: E402
 from scripts.umich_sentiment_embeddings import BOOK_SEED, build_model, prepare  # noqa: E402
-from scripts.umich_sentiment_lstm import print_curves  # noqa: E402
 from arena.datasets import glove  # noqa: E402
 from arena.nn import Dense, Dropout, Sequential, clear_session  # noqa: E402
 from arena.utils import train_test_split  # noqa: E402
@@ -78,7 +77,7 @@ def run_mode(mode, matrix, data, maxlen, args):
         history = model.fit(x_train, y_train, batch_size=BATCH_SIZE, epochs=args.epochs, verbose=args.verbose,
                             validation_data=(x_test, y_test),
                             callbacks=[common.tensorboard(os.path.join(args.logdir, mode))])
-    print_curves(history)
+    common.print_curves(history)
     loss, acc = model.evaluate(x_test, y_test, verbose=0)
     print(f"{name}: test loss {loss:.3f}, accuracy {100 * acc:.2f} % with {matrix.shape[1]}-d GloVe "
           f"(book {book_acc} % with {book_dim}-d); {args.epochs} epoch(s), {t.seconds:.1f} s")

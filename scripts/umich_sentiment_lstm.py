@@ -84,34 +84,6 @@ def build_model(vocab_size, maxlen=MAX_SENTENCE_LENGTH):
     ])
 
 
-def print_curves(history, acc="accuracy"):
-    h = history.history
-    print(f"\n  {'epoch':>5s}{'loss':>9s}{'acc':>9s}{'val_loss':>10s}{'val_acc':>9s}")
-    for i in range(len(h["loss"])):
-        print(f"  {i + 1:5d}{h['loss'][i]:9.4f}{h[acc][i]:9.4f}{h['val_loss'][i]:10.4f}{h['val_' + acc][i]:9.4f}")
-
-
-def save_curves(history, path, acc="accuracy"):
-    """The book's two-panel accuracy / loss plot as a PNG (skipped when matplotlib is missing)."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    h = history.history
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6, 6))
-    top.set_title("Accuracy")
-    top.plot(h[acc], color="g", label="Train")
-    top.plot(h["val_" + acc], color="b", label="Validation")
-    top.legend(loc="best")
-    bottom.set_title("Loss")
-    bottom.plot(h["loss"], color="g", label="Train")
-    bottom.plot(h["val_loss"], color="b", label="Validation")
-    bottom.legend(loc="best")
-    return common.save_figure(fig, path)
-
-
 def main(argv=None):
     p = common.parser("umich_sentiment_lstm", __doc__.splitlines()[0], epochs=NUM_EPOCHS, seed=BOOK_SEED)
     p.add_argument("--limit", type=int, default=None, help="use only the first LIMIT sentences")
@@ -139,8 +111,8 @@ def main(argv=None):
     with common.Timer() as t:
         history = model.fit(x_train, y_train, batch_size=BATCH_SIZE, epochs=args.epochs, verbose=args.verbose,
                             validation_data=(x_test, y_test), callbacks=[common.tensorboard(args.logdir)])
-    print_curves(history)
-    png = save_curves(history, os.path.join(args.logdir, "curves.png"))
+    common.print_curves(history)
+    png = common.save_curves(history, os.path.join(args.logdir, "curves.png"))
     score, acc = model.evaluate(x_test, y_test, batch_size=BATCH_SIZE, verbose=0)
     print(f"\nE6.2: {args.epochs} epoch(s), {t.seconds:.1f} s training"
           + (f"; curves in {png}" if png else ""))
