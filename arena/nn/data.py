@@ -38,7 +38,6 @@ def _to_device(a):
     return jax.device_put(copy, may_alias=True)
 
 
-
 # ---- generators, iterables and Sequences ------------------------------------------------------------
 def _is_sequence(x):
     from arena.utils.sequence import Sequence
@@ -277,6 +276,14 @@ def epoch_order(key, step, n):
     return np.random.default_rng(seed).permutation(n)
 
 
+def _validation_on_device(val):
+    """fit's validation data: a :class:`_Feed` as it is, arrays ``(xs, ys, sws, n)`` put on the device
+    once (not at every validation)."""
+    if val is None or isinstance(val, _Feed):
+        return val
+    return _on_device(*val[:3]) + (val[3],)
+
+
 class _FitTask:
     """Supervised batches for the one loop: shuffled index batches into on-device arrays."""
 
@@ -286,9 +293,7 @@ class _FitTask:
         self.model = model
         self.data = _on_device(xs, ys, sws)
         self.n, self.batch_size, self.shuffle = n, batch_size, shuffle
-        if val is not None and not isinstance(val, _Feed):  # on the device once, not at every validation
-            val = _on_device(*val[:3]) + (val[3],)
-        self.val, self.validation_freq = val, validation_freq
+        self.val, self.validation_freq = _validation_on_device(val), validation_freq
         self.k = max(1, model.steps_per_execution)
         full = n // batch_size
         self.steps_per_epoch = steps_per_epoch or (full + (1 if n % batch_size else 0))
@@ -334,16 +339,8 @@ class _FitTask:
         logs = {k: float(ts.sums[k]) / max(count, 1.0) for k in model.metrics_names}
         model._train_state = ts._replace(sums=model._zero_sums())
         if self.val is not None and (epoch + 1) % self.validation_freq == 0:
-            cbs = self.callbacks  # Keras fires the on_test_* hooks during fit's validation too
-            if cbs:
-                cbs.on_test_begin()
-            if isinstance(self.val, _Feed):
-                val_logs = model._evaluate_feed(ts.params, ts.state, self.val, cbs)
-            else:
-                xs, ys, sws, n = self.val
-                val_logs = model._evaluate_arrays(ts.params, ts.state, (xs, ys, sws), n, self.batch_size, cbs)
-            if cbs:
-                cbs.on_test_end(dict(val_logs))
+            # Keras fires the on_test_* hooks of fit's callbacks during its validation too.
+            val_logs = model._run_evaluation(ts.params, ts.state, self.val, self.batch_size, self.callbacks)
             logs.update({f"val_{k}": v for k, v in val_logs.items()})
         return logs
 
@@ -357,9 +354,7 @@ class _FeedFitTask(_FitTask):
 
     def __init__(self, model, feed, shuffle, val, validation_freq, batch_size):
         self.model, self.feed, self.shuffle = model, feed, shuffle
-        if val is not None and not isinstance(val, _Feed):
-            val = _on_device(*val[:3]) + (val[3],)
-        self.val, self.validation_freq, self.batch_size = val, validation_freq, batch_size
+        self.val, self.validation_freq, self.batch_size = _validation_on_device(val), validation_freq, batch_size
         self.k = 1
         self.steps_per_epoch = feed.steps
 

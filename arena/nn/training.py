@@ -714,24 +714,30 @@ class TrainingMixin:
                          use_multiprocessing=use_multiprocessing, required=False)
             try:
                 cbs = self._callback_list(callbacks, verbose=verbose, steps=feed.steps)
-                if cbs:
-                    cbs.on_test_begin()
-                logs = self._evaluate_feed(self.params, self.state, feed, cbs)
+                logs = self._run_evaluation(self.params, self.state, feed, batch_size, cbs)
             finally:
                 feed.close()
-            if cbs:
-                cbs.on_test_end(dict(logs))
             return logs if return_dict else _values(logs, self.metrics_names)
         xs, ys, sws, n = self._prepare(x, y, sample_weight)
         if ys is None:
             raise ValueError(f"Model '{self.name}'.evaluate needs targets y")
         cbs = self._callback_list(callbacks, verbose=verbose, steps=-(-n // batch_size))
-        if cbs:
-            cbs.on_test_begin()
-        logs = self._evaluate_arrays(self.params, self.state, _on_device(xs, ys, sws), n, batch_size, cbs)
-        if cbs:
-            cbs.on_test_end(dict(logs))
+        logs = self._run_evaluation(self.params, self.state, _on_device(xs, ys, sws) + (n,), batch_size, cbs)
         return logs if return_dict else _values(logs, self.metrics_names)
+
+    def _run_evaluation(self, params, state, source, batch_size, callbacks=None):
+        """Loss and metrics over ``source`` (a :class:`_Feed`, or on-device ``(xs, ys, sws, n)``), inside
+        the ``on_test_begin`` / ``on_test_end`` hooks: ``evaluate`` and ``fit``'s validation."""
+        if callbacks:
+            callbacks.on_test_begin()
+        if isinstance(source, _Feed):
+            logs = self._evaluate_feed(params, state, source, callbacks)
+        else:
+            xs, ys, sws, n = source
+            logs = self._evaluate_arrays(params, state, (xs, ys, sws), n, batch_size, callbacks)
+        if callbacks:
+            callbacks.on_test_end(dict(logs))
+        return logs
 
     def predict(self, x, batch_size=None, verbose=0, callbacks=None, steps=None, max_queue_size=10, workers=1,
                 use_multiprocessing=False, **kw):
