@@ -13,7 +13,7 @@ import jax
 import numpy as np
 
 from arena.nn.layers.base import (KerasTensor, Layer, add_activity_loss, apply_layer, as_list as _as_list,
-                                  collecting_activity_losses, get_layer_class, register)
+                                  collecting_activity_losses, get_layer_class, register, report_activity)
 from arena.nn.layers.core import Input, InputLayer
 from arena.nn.training import TrainingMixin
 
@@ -211,16 +211,13 @@ class Model(TrainingMixin, Layer):
         values = {id(t): x for t, x in zip(self.inputs, xs)}
         mask_of = {id(t): m for t, m in zip(self.inputs, masks or [None] * len(xs))}
         new_state = {}
-        with collecting_activity_losses() as reported:
-            act_loss = self._run_nodes(params, state, training, key, values, mask_of, new_state)
-        act_loss = act_loss + sum(reported)
-        return ([values[id(t)] for t in self.outputs], new_state, act_loss,
+        with collecting_activity_losses() as reported:  # every layer's activity and added losses
+            self._run_nodes(params, state, training, key, values, mask_of, new_state)
+        return ([values[id(t)] for t in self.outputs], new_state, 0.0 + sum(reported),
                 [mask_of.get(id(t)) for t in self.outputs])
 
     def _run_nodes(self, params, state, training, key, values, mask_of, new_state):
-        """Runs the graph's nodes in order, filling ``values``/``mask_of``/``new_state``; returns the
-        activity losses of nested models and of Model nodes' own regularizers (apply_layer reports the rest)."""
-        act_loss = 0.0
+        """Runs the graph's nodes in order, filling ``values``/``mask_of``/``new_state``."""
         for i, node in enumerate(self._nodes):
             layer = node.layer
             if isinstance(layer, InputLayer):
@@ -241,7 +238,8 @@ class Model(TrainingMixin, Layer):
                 # As Keras 2 (a frozen Network has no updates): a frozen sub-model's non-trainable weights,
                 # e.g. BatchNormalization moving statistics, stay as they are; its runtime state moves on.
                 s = s_new if layer.trainable else _runtime_moves(layer, s, s_new)
-                act_loss = act_loss + loss
+                add_activity_loss(loss)
+                report_activity(layer, outs)
                 y = outs if len(outs) > 1 else outs[0]
             else:
                 y, s = apply_layer(layer, p, s, arg, training=train, key=lkey, mask=mask, **kwargs)
@@ -249,12 +247,9 @@ class Model(TrainingMixin, Layer):
                 out_masks = _as_list(out_masks) if len(node.outputs) > 1 else [out_masks]
             new_state[layer.name] = s
             outs = list(y) if len(node.outputs) > 1 else [y]
-            if isinstance(layer, Model) and layer.activity_regularizer is not None:
-                act_loss = act_loss + sum(layer.activity_regularizer(o) / o.shape[0] for o in outs)
             for t, o, m in zip(node.outputs, outs, out_masks):
                 values[id(t)] = o
                 mask_of[id(t)] = m
-        return act_loss
 
     def apply(self, params, state, x, *, training=False, key=None, mask=None):
         # Called as a layer inside another layer (e.g. TimeDistributed(model)): its activity losses

@@ -239,10 +239,15 @@ def apply_layer(layer, params, state, x, *, training=False, key=None, mask=None,
     if mask is not None and _takes_mask(type(layer).apply):
         call_kwargs["mask"] = mask
     y, new_state = layer.apply(params, state, x, training=training, key=key, **call_kwargs)
+    report_activity(layer, y)
+    return y, new_state
+
+
+def report_activity(layer, outputs):
+    """The layer's activity regularizer on its output(s), each ``/ batch`` as Keras, to the collector."""
     if layer.activity_regularizer is not None:
         add_activity_loss(sum(layer.activity_regularizer(o) / o.shape[0]
-                              for o in (y if isinstance(y, (list, tuple)) else [y])))
-    return y, new_state
+                              for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])))
 
 
 class Layer:

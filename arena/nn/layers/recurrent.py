@@ -22,7 +22,18 @@ from arena.nn.layers.base import Layer, register
 from arena.nn.layers.conv import as_float
 
 
-def _sequence(value):
+def with_initial_state(layer, inputs, initial_state):
+    """The inputs of a call ``layer(x, initial_state=states)``: ``[x, *states]`` (as Keras 2, the
+    states become extra inputs, so they are graph edges), or ``x`` itself without states."""
+    if initial_state is None:
+        return inputs
+    if isinstance(inputs, (list, tuple)):
+        raise ValueError(f"{type(layer).__name__} '{layer.name}': give the initial states either in the input list "
+                         f"or as initial_state=, not both")
+    return [inputs, *(initial_state if isinstance(initial_state, (list, tuple)) else [initial_state])]
+
+
+def sequence_part(value):
     """The sequence's part of an RNN's input shape or mask: the first item of ``[sequence, *states]``."""
     return value[0] if isinstance(value, list) else value
 
@@ -249,13 +260,7 @@ class RNN(Layer):
     def __call__(self, inputs, initial_state=None, **kwargs):
         """``layer(x)``, or ``layer(x, initial_state=[h, c])`` to start from given states (e.g. an
         encoder's final states in a seq2seq model); the states become extra inputs, as in Keras 2."""
-        if initial_state is not None:
-            if isinstance(inputs, (list, tuple)):
-                raise ValueError(f"{type(self).__name__} '{self.name}': give the initial states either in the input "
-                                 f"list or as initial_state=, not both")
-            states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
-            inputs = [inputs, *states]
-        return super().__call__(inputs, **kwargs)
+        return super().__call__(with_initial_state(self, inputs, initial_state), **kwargs)
 
     def _check_initial_states(self, state_shapes):
         sizes = list(self.cell.state_size)
@@ -293,16 +298,16 @@ class RNN(Layer):
 
     def _check_compatible(self, input_shape):
         # A later call may add or drop initial states; the sequence's shape is what must agree.
-        expected, self.input_shape = self.input_shape, _sequence(self.input_shape)
+        expected, self.input_shape = self.input_shape, sequence_part(self.input_shape)
         try:
-            super()._check_compatible(_sequence(input_shape))
+            super()._check_compatible(sequence_part(input_shape))
         finally:
             self.input_shape = expected
         if isinstance(input_shape, list):
             self._check_initial_states(input_shape[1:])
 
     def compute_output_shape(self, input_shape):
-        input_shape = _sequence(input_shape)
+        input_shape = sequence_part(input_shape)
         units = self.cell.state_size[0]
         out = (input_shape[0], input_shape[1], units) if self.return_sequences else (input_shape[0], units)
         if self.return_state:
@@ -310,7 +315,7 @@ class RNN(Layer):
         return out
 
     def compute_mask(self, inputs, mask=None):
-        out = _sequence(mask) if self.return_sequences else None
+        out = sequence_part(mask) if self.return_sequences else None
         return [out] + [None] * len(self.cell.state_size) if self.return_state else out
 
     # ---- running ----------------------------------------------------------------------------
@@ -319,13 +324,13 @@ class RNN(Layer):
         if isinstance(x, (list, tuple)):  # [sequence, *initial states]
             x, initial = x[0], [as_float(s) for s in x[1:]]
             self._check_initial_states([s.shape for s in initial])
-            mask = _sequence(mask)
+            mask = sequence_part(mask)
         x = as_float(x)
         batch, steps = x.shape[0], x.shape[1]
         if initial is not None:
             states = initial
         elif self.stateful:
-            expected = _sequence(self.input_shape)[0]
+            expected = sequence_part(self.input_shape)[0]
             if batch != expected:
                 raise ValueError(f"{type(self).__name__} '{self.name}' is stateful with batch size {expected}; got a "
                                  f"batch of {batch} (use batch_size={expected} and drop or pad the last batch)")

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from arena.nn.layers.base import Layer, apply_layer, register
+from arena.nn.layers.recurrent import RNN, sequence_part, with_initial_state
 
 
 def _is_model(layer):
@@ -154,7 +155,6 @@ class Bidirectional(Layer):
     _merge_modes = ("concat", "sum", "mul", "ave", None)
 
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
-        from arena.nn.layers.recurrent import RNN
         super().__init__(**kwargs)
         if not isinstance(layer, RNN):
             raise ValueError(f"Bidirectional '{self.name}' wraps a recurrent layer (SimpleRNN, LSTM, GRU, RNN); got "
@@ -187,12 +187,7 @@ class Bidirectional(Layer):
 
     def __call__(self, inputs, initial_state=None, **kwargs):
         """``layer(x)``, or ``layer(x, initial_state=[*forward states, *backward states])``."""
-        if initial_state is not None:
-            if isinstance(inputs, (list, tuple)):
-                raise ValueError(f"Bidirectional '{self.name}': give the initial states either in the input list or "
-                                 f"as initial_state=, not both")
-            inputs = [inputs, *(initial_state if isinstance(initial_state, (list, tuple)) else [initial_state])]
-        return super().__call__(inputs, **kwargs)
+        return super().__call__(with_initial_state(self, inputs, initial_state), **kwargs)
 
     def _halves(self, items):
         """``[sequence, *states]`` split into the forward layer's and the backward layer's inputs."""
@@ -217,7 +212,7 @@ class Bidirectional(Layer):
         kf, kb = jax.random.split(key) if key is not None else (None, None)
         f, b = self.forward_layer, self.backward_layer
         xf, xb = self._halves(list(x) if isinstance(x, (list, tuple)) else x)
-        mask = mask[0] if isinstance(mask, list) else mask
+        mask = sequence_part(mask)
         yf, sf = apply_layer(f, params[f.name], state[f.name], xf, training=training, key=kf, mask=mask)
         yb, sb = apply_layer(b, params[b.name], state[b.name], xb, training=training, key=kb, mask=mask)
         states = []
@@ -256,7 +251,7 @@ class Bidirectional(Layer):
         return out if len(out) > 1 else out[0]
 
     def compute_mask(self, inputs, mask=None):
-        out = (mask[0] if isinstance(mask, list) else mask) if self.return_sequences else None
+        out = sequence_part(mask) if self.return_sequences else None
         n_out = 2 if self.merge_mode is None else 1
         n_states = 2 * len(self.forward_layer.cell.state_size) if self.return_state else 0
         masks = [out] * n_out + [None] * n_states
