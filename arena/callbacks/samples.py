@@ -5,6 +5,7 @@ import tempfile
 
 import numpy as np
 
+from arena import checks
 from arena.callbacks.base import Callback
 
 
@@ -75,8 +76,7 @@ class SampleGrid(Callback):
         super().__init__()
         if not isinstance(filepath, (str, os.PathLike)) or not os.fspath(filepath):
             raise ValueError(f"SampleGrid: filepath must be a path; got {filepath!r}")
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"SampleGrid: every must be an integer >= 1; got {every!r}")
+        every = checks.integer(every, "SampleGrid: every", 1)
         self.filepath, self.n, self.rows, self.every = os.fspath(filepath), n, rows, every
         self.value_range, self.generator, self.tensorboard, self.seed = value_range, generator, tensorboard, seed
         self.noise = None if noise is None else np.asarray(noise, np.float32)
@@ -108,7 +108,8 @@ class SampleQuality(Callback):
         super().__init__()
         from arena.nn import sample_quality
         self._sq = sample_quality
-        self.real_images, self.classifier, self.n, self.every = real_images, classifier, n, every
+        self.real_images, self.classifier, self.n = real_images, classifier, n
+        self.every = checks.integer(every, "SampleQuality: every", 1)
         self.to_classifier = to_classifier or (lambda x: x)
         self.generator, self.seed, self.verbose = generator, seed, verbose
         self.noise = None if noise is None else np.asarray(noise, np.float32)

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from arena import checks
 from arena.nn.layers.base import register
 from arena.nn.layers.core import Input
 from arena.nn.model import Model
@@ -56,11 +57,8 @@ class GAN(Model):
         if judged not in ((1,), ()):
             raise ValueError(f"GAN: the discriminator '{discriminator.name}' must output one probability per "
                              f"sample (shape (batch, 1)); it outputs {(None,) + judged}")
-        if isinstance(d_steps, bool) or not isinstance(d_steps, (int, np.integer)) or d_steps < 1:
-            raise ValueError(f"GAN: d_steps must be an integer >= 1; got {d_steps!r}")
-        if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float, np.number)) or \
-                not 0.0 <= float(label_smoothing) < 1.0:
-            raise ValueError(f"GAN: label_smoothing must be a number in [0, 1); got {label_smoothing!r}")
+        d_steps = checks.integer(d_steps, "GAN: d_steps", 1)
+        label_smoothing = checks.number(label_smoothing, "GAN: label_smoothing", 0, 1, max_open=True)
         if noise not in NOISES:
             raise ValueError(f"GAN: noise must be one of {NOISES}; got {noise!r}")
         z = Input(shape=tuple(generator.inputs[0].shape[1:]), name=f"{name or 'gan'}_noise")
