@@ -47,7 +47,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a file: make the `scripts` package importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from scripts import common  # noqa: E402
-from arena.callbacks import Callback, SampleGrid, SampleQuality  # noqa: E402
+from arena.callbacks import Callback, SampleGrid, SampleQuality, SwapEMAWeights  # noqa: E402
 from arena.datasets import mnist  # noqa: E402
 from arena.nn import (GAN, Activation, BatchNormalization, Conv2D, Dense, Dropout, Flatten,  # noqa: E402
                       Input, LeakyReLU, MaxPooling2D, Model, Reshape, Sequential, UpSampling2D, load_model)
@@ -150,11 +150,23 @@ class TimeBudget(Callback):
             self.model.stop_training = True
 
 
+class RawScore(Callback):
+    """Logs the trained generator's inception score as ``raw_inception_score`` (before SwapEMAWeights)."""
+
+    def __init__(self, quality):
+        super().__init__()
+        self.quality = quality
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["raw_inception_score"] = self.quality.score()["inception_score"]
+
+
 def report_epoch(epoch, logs):
     print(f"epoch {epoch + 1:3d}  d_loss {logs['d_loss']:.3f}  g_loss {logs['g_loss']:.3f}  inception "
           f"{logs['inception_score']:.3f}  frechet {logs['frechet_distance']:8.3f}  digit shares "
-          f"{logs['class_share_min']:.3f}..{logs['class_share_max']:.3f}  trained {logs['train_minutes']:.1f} min",
-          flush=True)
+          f"{logs['class_share_min']:.3f}..{logs['class_share_max']:.3f}  trained {logs['train_minutes']:.1f} min"
+          + (f"  (trained weights: inception {logs['raw_inception_score']:.3f})" if "raw_inception_score" in logs
+             else ""), flush=True)
 
 
 def summarize(rows, reference, minutes):
@@ -180,6 +192,9 @@ def main(argv=None):
     p.add_argument("--classifier", default=None, help="scoring LeNet file (default: <logdir>/lenet.h5)")
     p.add_argument("--limit", type=int, default=None, help="train on the first LIMIT images only")
     p.add_argument("--samples", type=int, default=1000, help="samples scored per epoch (default 1000)")
+    p.add_argument("--ema", type=float, default=0.999,
+                   help="dcgan: the generator's optimizer keeps this moving average of its weights (use_ema), "
+                        "which is scored and shown (default 0.999; 0: none)")
     args = p.parse_args(argv)
     common.start(args)
     os.makedirs(args.logdir, exist_ok=True)
@@ -211,7 +226,10 @@ def main(argv=None):
                  CSVLogger(os.path.join(args.logdir, f"{args.model}.csv")), board]
     if args.model == "dcgan":
         gan = GAN(g, d, label_smoothing=0.1)
-        gan.compile(d_optimizer=Adam(2e-4, beta_1=0.5), g_optimizer=Adam(2e-4, beta_1=0.5))
+        ema = dict(use_ema=True, ema_momentum=args.ema) if args.ema else {}
+        gan.compile(d_optimizer=Adam(2e-4, beta_1=0.5), g_optimizer=Adam(2e-4, beta_1=0.5, **ema))
+        if args.ema:  # score the trained generator too, then the average (SwapEMAWeights) for the rest
+            callbacks[1:1] = [RawScore(quality), SwapEMAWeights(swap_on_epoch=True)]
         gan.fit(x_train, epochs=args.epochs, batch_size=128, verbose=0, callbacks=callbacks)
         gan.save(os.path.join(args.logdir, "gan.h5"))
     elif args.model == "pair":  # the repo's optimizers and batch; both players each batch (alternating here)

@@ -4,10 +4,11 @@ from arena.callbacks.progress import ProgbarLogger
 from arena.callbacks.checkpoint import ModelCheckpoint
 from arena.callbacks.csv_logger import CSVLogger
 from arena.callbacks.early_stopping import EarlyStopping
+from arena.callbacks.ema import SwapEMAWeights
 from arena.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlateau
 from arena.callbacks.samples import SampleGrid, SampleQuality
 from arena.callbacks.tensorboard import TensorBoard
 
 __all__ = ["Callback", "CallbackList", "History", "LambdaCallback", "TerminateOnNaN", "ProgbarLogger",
            "ModelCheckpoint", "EarlyStopping", "TensorBoard", "CSVLogger", "LearningRateScheduler",
-           "ReduceLROnPlateau", "SampleGrid", "SampleQuality"]
+           "ReduceLROnPlateau", "SampleGrid", "SampleQuality", "SwapEMAWeights"]

@@ -340,7 +340,8 @@ class _FitTask:
         model._train_state = ts._replace(sums=model._zero_sums())
         if self.val is not None and (epoch + 1) % self.validation_freq == 0:
             # Keras fires the on_test_* hooks of fit's callbacks during its validation too.
-            val_logs = model._run_evaluation(ts.params, ts.state, self.val, self.batch_size, self.callbacks)
+            val_logs = model._run_evaluation(lambda: (model._train_state.params, model._train_state.state),
+                                             self.val, self.batch_size, self.callbacks)
             logs.update({f"val_{k}": v for k, v in val_logs.items()})
         return logs
 

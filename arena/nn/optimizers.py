@@ -4,16 +4,18 @@ Each optimizer object is a small configuration that ``build()``s an
 ``optax.GradientTransformation``: gradient clipping (``clipvalue``,
 ``clipnorm`` per weight tensor as in Keras, ``global_clipnorm``), the optax
 rule with its learning rate injected as a hyperparameter (so callbacks can read
-and change it), and Keras' ``decay`` (lr / (1 + decay * iterations)).
-``learning_rate`` may also be an optax schedule.
+and change it), Keras' ``decay`` (lr / (1 + decay * iterations)), and Keras 3's ``use_ema`` moving average of the
+weights (:func:`weights_ema`). ``learning_rate`` may also be an optax schedule.
 """
 import math
 import numbers
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
+from arena import checks
 from arena.utils.signature import accepted_arguments
 
 
@@ -24,13 +26,62 @@ def _clip_each_by_norm(max_norm):
     return optax.stateless(lambda updates, params=None: jax.tree_util.tree_map(clip, updates))
 
 
+class EmaState(NamedTuple):
+    """The moving average of the weights an optimizer trains (``use_ema``) and the steps it has seen."""
+    count: jax.Array
+    ema: optax.Params
+
+
+def weights_ema(momentum, overwrite_frequency=None):
+    """Keras 3's ``use_ema`` as an optax transformation, the last of a chain: after each step
+    ``ema = momentum * ema + (1 - momentum) * weights`` (the first step copies the weights); every
+    ``overwrite_frequency`` steps (None: never) the weights are replaced by their average. Training
+    is unchanged otherwise; :func:`ema_weights` reads the averages out of the state."""
+    def init(params):
+        return EmaState(jnp.zeros((), jnp.int32), jax.tree_util.tree_map(jnp.zeros_like, params))
+
+    def update(updates, state, params=None):
+        if params is None:
+            raise ValueError("use_ema needs the weights: call update(gradients, state, params)")
+        m = jnp.where(state.count == 0, 0.0, momentum)
+        ema = jax.tree_util.tree_map(lambda e, p, u: (m * e + (1 - m) * (p + u)).astype(e.dtype),
+                                     state.ema, params, updates)
+        count = state.count + 1
+        if overwrite_frequency:
+            now = count % overwrite_frequency == 0
+            updates = jax.tree_util.tree_map(lambda u, p, e: jnp.where(now, e - p, u).astype(u.dtype),
+                                             updates, params, ema)
+        return updates, EmaState(count, ema)
+    return optax.GradientTransformation(init, update)
+
+
+def ema_weights(opt_state, params):
+    """``params`` with every weight that ``opt_state`` averages (an optimizer built with ``use_ema``)
+    replaced by its moving average (frozen weights, and all before the first step, stay as they
+    are); None when the state holds no average."""
+    found = [s for s in jax.tree_util.tree_leaves(opt_state, is_leaf=lambda n: isinstance(n, EmaState))
+             if isinstance(s, EmaState)]
+    if not found:
+        return None
+    flat, tree = jax.tree_util.tree_flatten(params)
+    averages = tree.flatten_up_to(found[0].ema)  # a frozen weight's place holds optax's MaskedNode
+    started = found[0].count > 0
+    return tree.unflatten([p if isinstance(e, optax.MaskedNode) else jnp.where(started, e, p)
+                           for p, e in zip(flat, averages)])
+
+
 class Optimizer:
-    """Base class; subclasses give ``_factory(learning_rate, **hyper)`` returning an optax transform."""
+    """Base class; subclasses give ``_factory(learning_rate, **hyper)`` returning an optax transform.
+
+    Every optimizer takes Keras' ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``decay`` and Keras
+    3's ``use_ema`` / ``ema_momentum`` / ``ema_overwrite_frequency``: with ``use_ema`` the optimizer
+    keeps a moving average of the weights it trains; ``fit`` puts the averages into the model after
+    its last epoch, and the ``SwapEMAWeights`` callback swaps them in for evaluation and callbacks."""
 
     _decay_scales_gradient = False  # where Keras' decay factor goes (see build)
 
     def __init__(self, learning_rate, clipnorm=None, clipvalue=None, global_clipnorm=None, decay=0.0,
-                 lr=None, **hyper):
+                 lr=None, use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None, **hyper):
         if lr is not None:  # Keras 2 spelling
             learning_rate = lr
         if not callable(learning_rate) and (isinstance(learning_rate, bool) or not isinstance(
@@ -40,6 +91,11 @@ class Optimizer:
         self.learning_rate = learning_rate
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
         self.decay = float(decay)
+        name = type(self).__name__
+        self.use_ema = bool(use_ema)
+        self.ema_momentum = checks.number(ema_momentum, f"{name}: ema_momentum", 0, 1, max_open=True)
+        self.ema_overwrite_frequency = None if ema_overwrite_frequency is None else checks.integer(
+            ema_overwrite_frequency, f"{name}: ema_overwrite_frequency", 1)
         self.hyper = hyper
 
     def _factory(self, learning_rate, **hyper):
@@ -62,6 +118,8 @@ class Optimizer:
             parts.extend([decay, rule] if self._decay_scales_gradient else [rule, decay])
         else:
             parts.append(rule)
+        if self.use_ema:
+            parts.append(weights_ema(self.ema_momentum, self.ema_overwrite_frequency))
         return optax.chain(*parts)
 
     @property
@@ -72,7 +130,9 @@ class Optimizer:
         lr = self.learning_rate if not callable(self.learning_rate) else None
         return {"name": type(self).__name__, "learning_rate": lr, "decay": self.decay,
                 "clipnorm": self.clipnorm, "clipvalue": self.clipvalue,
-                "global_clipnorm": self.global_clipnorm, **self.hyper}
+                "global_clipnorm": self.global_clipnorm, "use_ema": self.use_ema,
+                "ema_momentum": self.ema_momentum, "ema_overwrite_frequency": self.ema_overwrite_frequency,
+                **self.hyper}
 
     @classmethod
     def from_config(cls, config):

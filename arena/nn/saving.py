@@ -662,8 +662,7 @@ def _resolve_named(value, custom_objects, kind):
 
 
 # Keras optimizer settings with no Arena counterpart, and the value that means "not used".
-_KERAS_OPT_OFF = {"weight_decay": (None, 0, 0.0), "use_ema": (False,), "ema_momentum": None,
-                  "ema_overwrite_frequency": None, "jit_compile": None, "is_legacy_optimizer": None, "name": None,
+_KERAS_OPT_OFF = {"weight_decay": (None, 0, 0.0), "jit_compile": None, "is_legacy_optimizer": None, "name": None,
                   "loss_scale_factor": (None,), "gradient_accumulation_steps": (None, 1)}  # Keras 3 (off)
 
 

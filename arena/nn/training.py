@@ -345,6 +345,34 @@ class TrainingMixin:
         if self._train_state is not None and self._train_state.params is not None:
             self._take_weights()
 
+    def _ema_params(self, params):
+        """``params`` (the model's weights, by layer name) with the moving averages of the optimizers
+        built with ``use_ema`` in place of the weights they train; None when there are none."""
+        ts, opts = self._train_state, self.optimizer
+        if ts is None or opts is None:
+            return None
+        opts = opts if isinstance(opts, dict) else {None: opts}
+        found = False
+        for name, opt in opts.items():
+            if not getattr(opt, "use_ema", False):
+                continue
+            if name is None:
+                averaged = optimizers.ema_weights(ts.opt_state, params)
+            else:
+                part = optimizers.ema_weights(ts.opt_state[name], params[name])
+                averaged = None if part is None else {**params, name: part}
+            if averaged is not None:
+                params, found = averaged, True
+        return params if found else None
+
+    def _finalize_ema(self):
+        """The end of ``fit`` (Keras 3's ``finalize_variable_values``): the weights an optimizer with
+        ``use_ema`` trains become their moving averages."""
+        ts = self._train_state
+        averaged = self._ema_params(ts.params) if ts is not None and ts.params is not None else None
+        if averaged is not None:
+            self._train_state = ts._replace(params=averaged)
+
     def _ensure_log_names(self, data):
         """A custom ``train_step``'s log names, found by tracing it once on a batch (no compute)."""
         if self._log_names is None:
@@ -582,9 +610,11 @@ class TrainingMixin:
         self._take_weights()
         try:
             task = _FitTask(self, xs, ys, sws, n, batch_size, shuffle, val, validation_freq, steps_per_epoch)
-            return loop.run(self, task, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
-                            verbose=verbose, params={"batch_size": batch_size, "samples": n,
-                                                     "metrics": self.metrics_names})
+            history = loop.run(self, task, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
+                               verbose=verbose, params={"batch_size": batch_size, "samples": n,
+                                                        "metrics": self.metrics_names})
+            self._finalize_ema()
+            return history
         finally:
             self._return_weights()
             if isinstance(val, _Feed):
@@ -619,9 +649,11 @@ class TrainingMixin:
             self._take_weights()
             try:
                 task = _FeedFitTask(self, feed, shuffle, val, validation_freq, batch_size)
-                return loop.run(self, task, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
-                                verbose=verbose, params={"batch_size": None, "samples": None,
-                                                         "metrics": self.metrics_names})
+                history = loop.run(self, task, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
+                                   verbose=verbose, params={"batch_size": None, "samples": None,
+                                                            "metrics": self.metrics_names})
+                self._finalize_ema()
+                return history
             finally:
                 self._return_weights()
         finally:
@@ -714,7 +746,7 @@ class TrainingMixin:
                          use_multiprocessing=use_multiprocessing, required=False)
             try:
                 cbs = self._callback_list(callbacks, verbose=verbose, steps=feed.steps)
-                logs = self._run_evaluation(self.params, self.state, feed, batch_size, cbs)
+                logs = self._run_evaluation(lambda: (self.params, self.state), feed, batch_size, cbs)
             finally:
                 feed.close()
             return logs if return_dict else _values(logs, self.metrics_names)
@@ -722,14 +754,18 @@ class TrainingMixin:
         if ys is None:
             raise ValueError(f"Model '{self.name}'.evaluate needs targets y")
         cbs = self._callback_list(callbacks, verbose=verbose, steps=-(-n // batch_size))
-        logs = self._run_evaluation(self.params, self.state, _on_device(xs, ys, sws) + (n,), batch_size, cbs)
+        logs = self._run_evaluation(lambda: (self.params, self.state), _on_device(xs, ys, sws) + (n,),
+                                    batch_size, cbs)
         return logs if return_dict else _values(logs, self.metrics_names)
 
-    def _run_evaluation(self, params, state, source, batch_size, callbacks=None):
+    def _run_evaluation(self, weights, source, batch_size, callbacks=None):
         """Loss and metrics over ``source`` (a :class:`_Feed`, or on-device ``(xs, ys, sws, n)``), inside
-        the ``on_test_begin`` / ``on_test_end`` hooks: ``evaluate`` and ``fit``'s validation."""
+        the ``on_test_begin`` / ``on_test_end`` hooks: ``evaluate`` and ``fit``'s validation. The
+        weights, ``weights() -> (params, state)``, are read after ``on_test_begin`` (a callback such
+        as SwapEMAWeights may change them there)."""
         if callbacks:
             callbacks.on_test_begin()
+        params, state = weights()
         if isinstance(source, _Feed):
             logs = self._evaluate_feed(params, state, source, callbacks)
         else:
