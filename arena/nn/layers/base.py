@@ -190,6 +190,22 @@ class Weight(NamedTuple):
     runtime: bool = False  # runtime state (an RNN's carry): never a weight, reset by reset_states()
 
 
+class WeightRef(str):
+    """What :meth:`Layer.add_weight` returns: the weight's name. A Keras-style layer keeps it as an
+    attribute (``self.kernel = self.add_weight(...)``), and inside its ``call(inputs)`` that attribute
+    is the weight's value."""
+
+
+@functools.lru_cache(maxsize=None)
+def _keras_style(cls):
+    """Whether ``cls.call`` is written as Keras writes it, ``call(self, inputs, ...)`` reading its
+    weights from attributes, rather than Arena's ``call(self, params, x, ...)``."""
+    if cls.call is Layer.call or cls.apply is not Layer.apply:
+        return False
+    names = list(inspect.signature(cls.call).parameters)
+    return len(names) < 2 or names[1] != "params"
+
+
 @functools.lru_cache(maxsize=None)
 def _call_arguments(cls):
     """The keyword arguments a layer class's call accepts (None: any), from its ``apply`` if the class
@@ -200,8 +216,22 @@ def _call_arguments(cls):
         return None
     names = [p.name for p in sig.parameters.values()
              if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
-    skip = 4 if fn.__name__ == "apply" else 3  # self, params, (state,) x
+    skip = 4 if fn.__name__ == "apply" else 2 if _keras_style(cls) else 3  # self, params, (state,) x
     return frozenset(names[skip:]) | {"training", "mask"}
+
+
+def traced_output_shape(fn, input_shape, *args):
+    """The output shape(s) of ``fn(x, *args)`` for inputs of ``input_shape`` (a shape or a list of
+    shapes, batch None), found by tracing ``fn`` on a batch of one (no compute; ``args`` may be arrays
+    or ShapeDtypeStructs); None when another axis than the batch is unknown."""
+    shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+    if any(d is None for s in shapes for d in s[1:]):
+        return None
+    specs = [jax.ShapeDtypeStruct((1,) + tuple(s[1:]), jax.numpy.float32) for s in shapes]
+    out = jax.eval_shape(fn, specs if isinstance(input_shape, list) else specs[0], *args)
+    if isinstance(out, (list, tuple)):
+        return [(None,) + tuple(o.shape[1:]) for o in out]
+    return (None,) + tuple(out.shape[1:])
 
 
 @functools.lru_cache(maxsize=None)
@@ -259,6 +289,13 @@ class Layer:
     ``compute_output_shape``, ``get_config`` and, for layers that pass or make masks,
     ``supports_masking`` / ``compute_mask``. Extra keyword arguments of ``call`` are call arguments:
     ``layer(x, my_option=1)`` stores them in the graph and saved configs; unknown ones are errors.
+
+    Keras-style custom layers work as Keras users write them: ``self.kernel = self.add_weight(...)``
+    in ``build`` and ``call(self, inputs, training=None, mask=None)`` using ``self.kernel``, which
+    inside ``call`` is the weight's value (the call is still a pure function of the weights: Arena
+    hands them in for the duration of the call). Without ``compute_output_shape`` the output shape
+    is found by tracing ``call``. Such a layer reads its weights but does not update state or draw
+    random numbers; write those in the ``call(params, x, training, key)`` form.
     """
 
     supports_masking = False
@@ -307,9 +344,30 @@ class Layer:
         """Pure forward pass: ``(y, new_state)``."""
         if mask is not None and _takes_mask(type(self).call):
             call_kwargs["mask"] = mask
+        if _keras_style(type(self)):
+            return self._call_keras_style(params, state, x, training, call_kwargs), state
         return self.call(params, x, training=training, key=key, **call_kwargs), state
 
+    def _call_keras_style(self, params, state, x, training, call_kwargs):
+        """``call(inputs, ...)`` with each attribute that holds a :class:`WeightRef` set to that
+        weight's value for the duration of the call."""
+        if "training" in inspect.signature(type(self).call).parameters:
+            call_kwargs["training"] = training
+        values = {**state, **params}
+        refs = {attr: ref for attr, ref in vars(self).items() if isinstance(ref, WeightRef) and ref in values}
+        try:
+            for attr, ref in refs.items():
+                setattr(self, attr, values[ref])
+            return self.call(x, **call_kwargs)
+        finally:
+            for attr, ref in refs.items():
+                setattr(self, attr, ref)
+
     def compute_output_shape(self, input_shape):
+        if _keras_style(type(self)):
+            traced = traced_output_shape(lambda x, p, s: self.apply(p, s, x)[0], input_shape, self.params, self.state)
+            if traced is not None:
+                return traced
         return input_shape
 
     def compute_mask(self, inputs, mask=None):
@@ -330,18 +388,26 @@ class Layer:
         return cls(**config)
 
     # ---- declared variables ----------------------------------------------------------
-    def add_weight(self, name, shape, initializer="glorot_uniform", regularizer=None, constraint=None,
+    def add_weight(self, name=None, shape=None, initializer="glorot_uniform", regularizer=None, constraint=None,
                    trainable=True, dtype="float32"):
         """Declare a weight (in ``build``): created by ``initializer``, penalised by ``regularizer``,
         projected by ``constraint`` after each update, trained unless ``trainable=False`` (then it is a
-        non-trainable weight such as a moving mean: saved with the model, updated by ``apply``)."""
+        non-trainable weight such as a moving mean: saved with the model, updated by ``apply``).
+        Returns the weight's name as a :class:`WeightRef` (``name=None``: ``variable``,
+        ``variable_1``, ... as Keras 3 names them)."""
         from arena.nn import constraints, initializers, regularizers
+        if shape is None:
+            raise ValueError(f"Layer '{self.name}'.add_weight({name!r}) needs a shape")
+        if name is None:
+            taken = {w.name for w in self._weights}
+            name = next(n for n in ("variable", *(f"variable_{i}" for i in range(1, len(taken) + 2)))
+                        if n not in taken)
         if any(w.name == name for w in self._weights):
             raise ValueError(f"Layer '{self.name}' declares weight {name!r} twice")
         self._weights.append(Weight(name, tuple(int(d) for d in shape), initializers.get(initializer),
                                     regularizers.get(regularizer), constraints.get(constraint),
-                                    bool(trainable), dtype))
-        return name
+                                    bool(trainable), dtype or "float32"))
+        return WeightRef(name)
 
     def add_loss(self, value):
         """In ``call``/``apply``: add the scalar ``value`` to the loss of the forward pass that runs this

@@ -6,7 +6,7 @@ import numpy as np
 
 from arena import checks
 from arena.nn import activations, constraints, initializers, regularizers
-from arena.nn.layers.base import KerasTensor, Layer, Node, register, unique_name
+from arena.nn.layers.base import KerasTensor, Layer, Node, register, traced_output_shape, unique_name
 
 
 @register
@@ -315,14 +315,11 @@ class Lambda(Layer):
                 return self._output_shape(input_shape)
             return (input_shape[0] if not isinstance(input_shape, list) else input_shape[0][0],) + tuple(
                 self._output_shape)
-        # Infer by tracing the function on a batch of one.
-        def spec(s):
-            return jax.ShapeDtypeStruct((1,) + tuple(s[1:]), jnp.float32)
-        args = [spec(s) for s in input_shape] if isinstance(input_shape, list) else spec(input_shape)
-        out = jax.eval_shape(lambda a: self.function(a, **self.arguments), args)
-        if isinstance(out, (list, tuple)):
-            return [(None,) + tuple(o.shape[1:]) for o in out]
-        return (None,) + tuple(out.shape[1:])
+        traced = traced_output_shape(lambda a: self.function(a, **self.arguments), input_shape)
+        if traced is None:
+            raise ValueError(f"Lambda '{self.name}': cannot infer the output shape for input shape {input_shape} "
+                             f"(an axis other than the batch is unknown); give output_shape=")
+        return traced
 
     def get_config(self):
         out_shape = self._output_shape
