@@ -17,3 +17,5 @@ from arena.nn.layers.embedding import Embedding
 from arena.nn.layers.recurrent import GRU, GRUCell, LSTM, LSTMCell, RNN, SimpleRNN, SimpleRNNCell
 from arena.nn.layers.noise import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
 from arena.nn.layers.wrappers import Bidirectional, TimeDistributed
+from arena.nn.layers.preprocessing import (CenterCrop, Normalization, RandomContrast, RandomFlip, RandomRotation,
+                                           RandomTranslation, RandomZoom, Rescaling, Resizing)
