@@ -75,3 +75,13 @@ def test_style_transfer_descends(tmp_path):
     losses = style_transfer.main(["--size", "32", "--steps", "3", "--lr", "1e-3", "--logdir", str(tmp_path)])
     assert all(b < a for a, b in zip(losses, losses[1:]))
     assert (tmp_path / "result.png").is_file()
+
+
+def test_fine_tuning_recipe_keeps_frozen_weights(tiny_cifar):
+    from scripts import fine_tune
+    result = fine_tune.main(["--base", "vgg16", "--limit", "16", "--epochs", "1", "1", "--batch-size", "8",
+                             "--verbose", "0"])
+    first, second = result["stage1"], result["stage2"]
+    assert first["frozen_unchanged"] and second["frozen_unchanged"]
+    assert first["frozen_layers"] == 13 and second["frozen_layers"] == 10  # VGG16's convolutions; block 5 trains
+    assert second["trainable_params"] > first["trainable_params"]
