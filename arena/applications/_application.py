@@ -1,5 +1,5 @@
-"""What every application shares: argument checks, the input, the top or pooling, the Keras layer order
-and the weights (random, Keras' ImageNet files, or a file of yours)."""
+"""What every application shares: argument checks, the input, the top or pooling and the weights
+(random, Keras' ImageNet files, or a file of yours)."""
 import contextlib
 import os
 
@@ -52,7 +52,6 @@ def build(what, key, features, top, *, default_size, min_size, include_top, weig
         elif pooling == "max":
             x = GlobalMaxPooling2D(name=pool_names[1])(x)
         model = Model(_source_inputs(image), x, name=name)
-    _use_keras_layer_order(model)
     if weights is not None:
         path = imagenet_utils.weights_file(key, include_top) if weights == "imagenet" else weights
         try:
@@ -80,37 +79,3 @@ def _source_inputs(tensor):
             continue
         todo.extend(reversed(layer._inbound_nodes[node_index].inputs))
     return found[0] if len(found) == 1 else found
-
-
-def _use_keras_layer_order(model):
-    """Order ``model.layers`` as Keras orders a functional model: by depth from the input side, ties in
-    the order a depth-first walk from the outputs meets them.
-
-    Keras' weight files are loaded in that order (its ImageNet files name InceptionV3's layers after
-    the session that wrote them), and ``model.layers[:n]`` (freeze the first n layers) means the same
-    layers as in Keras. Arena's own order differs on branched graphs."""
-    first_seen, finished, post_order = {}, set(), []
-
-    def visit(t):
-        layer, node_index, _ = t._history
-        node = layer._inbound_nodes[node_index]
-        if id(node) in finished:
-            return
-        first_seen.setdefault(id(layer), len(first_seen))
-        for parent in node.inputs:
-            visit(parent)
-        finished.add(id(node))
-        post_order.append(node)
-    for t in model.outputs:
-        visit(t)
-    node_depth, layer_depth = {}, {}
-    for node in reversed(post_order):  # outputs first: a node's depth is its longest path to an output
-        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
-        layer_depth[id(node.layer)] = node_depth[id(node)] = depth
-        for t in node.inputs:
-            layer, node_index, _ = t._history
-            parent = id(layer._inbound_nodes[node_index])
-            node_depth[parent] = max(node_depth.get(parent, 0), depth + 1)
-    ordered = sorted(model.layers, key=lambda l: (-layer_depth[id(l)], first_seen[id(l)]))
-    model._layers = ordered
-

@@ -72,10 +72,7 @@ class Model(TrainingMixin, Layer):
         for t in self.outputs:
             visit(t)
         self._nodes = order
-        layers = []
-        for node in order:
-            if node.layer not in layers:
-                layers.append(node.layer)
+        layers = _keras_layer_order(self.outputs, order)
         names = [l.name for l in layers]
         dups = sorted({n for n in names if names.count(n) > 1})
         if dups:
@@ -584,3 +581,39 @@ def deserialize_layer(spec, custom_objects=None):
         return layer_cls.from_config(config)
     except TypeError as e:
         raise ValueError(f"Cannot rebuild layer {config.get('name')!r} of class {class_name}: {e}") from None
+
+
+def _keras_layer_order(outputs, nodes):
+    """A functional model's layers in Keras' order: by depth (a layer's depth is the longest path from
+    it to an output; deepest, the inputs, first), ties in the order a depth-first walk from the outputs
+    first meets them, as Keras' ``_map_graph_network`` does. Keras' weight files list layers in this
+    order (and a positional load follows it), and ``model.layers[:n]`` (freeze the first n layers)
+    names the same layers as in Keras. ``nodes``: the graph in execution order."""
+    first_seen, finished, post_order = {}, set(), []
+
+    def visit(t):
+        layer, ni, _ = t._history
+        node = layer._inbound_nodes[ni]
+        if id(node) in finished:
+            return
+        first_seen.setdefault(id(layer), len(first_seen))
+        for parent in node.inputs:
+            visit(parent)
+        finished.add(id(node))
+        post_order.append(node)
+    for t in outputs:
+        visit(t)
+    node_depth, layer_depth = {}, {}
+    for node in reversed(post_order):  # outputs first: every consumer of a node comes before it
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = node_depth[id(node)] = depth
+        for t in node.inputs:
+            layer, ni, _ = t._history
+            parent = id(layer._inbound_nodes[ni])
+            node_depth[parent] = max(node_depth.get(parent, 0), depth + 1)
+    layers = []
+    for node in nodes:
+        if node.layer not in layers:
+            layers.append(node.layer)
+    top = max(layer_depth.values(), default=0) + 1  # an input no output uses: first, as Keras lists inputs
+    return sorted(layers, key=lambda l: (-layer_depth.get(id(l), top), first_seen.get(id(l), -1)))
