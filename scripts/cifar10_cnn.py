@@ -17,6 +17,10 @@
   (RandomTranslation(0.1, 0.1, fill_mode='nearest') and RandomFlip('horizontal')), run inside the
   compiled step; identity at inference.
 
+Measured (seed 1671, 2 CPU cores): E3.3 20 epochs of 38 s: 65.10 % test (validation peaked at 67.0 %
+in epoch 16); E3.4 20 of the book's 40 epochs, 144 s each: 74.56 % test (validation 75.6 %). E3.6 with
+E3.3's files: the first test cat -> cat, the first test dog -> dog.
+
 The offline set is JPEG and sorted by class: the training rows are shuffled (seeded) before the
 validation split. The trained network is saved as ``<logdir>/<name>.json`` (architecture) and
 ``<logdir>/<name>.weights.h5`` for E3.6 (``scripts/cifar10_predict.py``).
