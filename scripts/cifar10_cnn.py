@@ -41,6 +41,7 @@ from arena.utils import to_categorical  # noqa: E402
 BOOK = {"simple": (None, None, 66.4), "deep": (None, None, 76.9), "augmented": (None, None, 78.3)}
 EPOCHS = {"simple": 20, "deep": 40, "augmented": 50}
 PARAMS = {"simple": 4_200_842, "deep": 1_676_842}
+BOOK_ID = {"simple": "E3.3", "deep": "E3.4", "augmented": "E3.5"}
 INPUT = (32, 32, 3)
 
 
@@ -104,7 +105,7 @@ def main(argv=None):
     (x_train, y_train), (x_test, y_test) = load(args.seed, args.limit)
 
     model = build(model_name, args.augment)
-    print(f"E3.{ {'simple': 3, 'deep': 4, 'augmented': 5}[name] } {name}: {model.count_params():,} parameters "
+    print(f"{BOOK_ID[name]} {name}: {model.count_params():,} parameters "
           f"(book {PARAMS[model_name]:,})" + (f", augmentation: {args.augment}" if augmented else ""))
     model.compile(loss="categorical_crossentropy", optimizer=optimizers.RMSprop(), metrics=["accuracy"])
     board = common.tensorboard(os.path.join(args.logdir, name if args.augment != "layers" else "augmented_layers"))
@@ -130,8 +131,7 @@ def main(argv=None):
         f.write(model.to_json())
     model.save_weights(stem + ".weights.h5")
     print(f"saved {stem}.json and {stem}.weights.h5; {t.seconds / epochs:.1f} s per epoch")
-    result = common.report(f"E3.{ {'simple': 3, 'deep': 4, 'augmented': 5}[name] } CIFAR-10 {name}", history,
-                           test_acc, BOOK[name], t.seconds, epochs)
+    result = common.report(f"{BOOK_ID[name]} CIFAR-10 {name}", history, test_acc, BOOK[name], t.seconds, epochs)
     result["seconds_per_epoch"] = t.seconds / epochs
     return result
 
