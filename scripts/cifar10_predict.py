@@ -28,11 +28,17 @@ def load(logdir, name):
     return model
 
 
-def test_pictures(classes=("cat", "dog")):
-    """The first test image of each named class, as (labels, images in [0, 1])."""
+def first_test_pictures(classes):
+    """The first CIFAR-10 test picture of each named class: (their indices, uint8 pictures)."""
     _, (x_test, y_test) = cifar10.load_data()
     picks = [int(np.flatnonzero(y_test.ravel() == cifar10.CLASSES.index(c))[0]) for c in classes]
-    return [f"CIFAR test #{i} ({c})" for i, c in zip(picks, classes)], x_test[picks].astype(np.float32) / 255.0
+    return picks, x_test[picks]
+
+
+def test_pictures(classes=("cat", "dog")):
+    """The first test image of each named class, as (labels, images in [0, 1])."""
+    picks, pictures = first_test_pictures(classes)
+    return [f"CIFAR test #{i} ({c})" for i, c in zip(picks, classes)], pictures.astype(np.float32) / 255.0
 
 
 def main(argv=None):

@@ -88,11 +88,9 @@ def pictures(paths, size):
         return [img_to_array(load_img(p, target_size=(size, size)))[None] for p in paths]
     from PIL import Image
 
-    from arena.datasets import cifar10
-    _, (x_test, y_test) = cifar10.load_data()
-    picks = [int(np.flatnonzero(y_test.ravel() == cifar10.CLASSES.index(c))[0]) for c in ("cat", "ship")]
-    return [np.asarray(Image.fromarray(x_test[i]).resize((size, size), Image.BILINEAR), np.float32)[None]
-            for i in picks]
+    from scripts.cifar10_predict import first_test_pictures
+    _, found = first_test_pictures(("cat", "ship"))
+    return [np.asarray(Image.fromarray(p).resize((size, size), Image.BILINEAR), np.float32)[None] for p in found]
 
 
 def main(argv=None):
