@@ -5,7 +5,9 @@ Each optimizer object is a small configuration that ``build()``s an
 ``clipnorm`` per weight tensor as in Keras, ``global_clipnorm``), the optax
 rule with its learning rate injected as a hyperparameter (so callbacks can read
 and change it), Keras' ``decay`` (lr / (1 + decay * iterations)), and Keras 3's ``use_ema`` moving average of the
-weights (:func:`weights_ema`). ``learning_rate`` may also be an optax schedule.
+weights (:func:`weights_ema`). ``learning_rate`` may also be a schedule: one of
+:mod:`arena.nn.schedules` (Keras' schedules, saved with the model) or any optax schedule (a bare
+function: it trains the same but cannot be saved).
 """
 import math
 import numbers
@@ -16,6 +18,7 @@ import jax.numpy as jnp
 import optax
 
 from arena import checks
+from arena.nn import schedules  # also reachable as arena.nn.optimizers.schedules, as in Keras
 from arena.utils.signature import accepted_arguments
 
 
@@ -86,8 +89,8 @@ class Optimizer:
             learning_rate = lr
         if not callable(learning_rate) and (isinstance(learning_rate, bool) or not isinstance(
                 learning_rate, numbers.Real) or not math.isfinite(learning_rate) or learning_rate < 0):
-            raise ValueError(f"{type(self).__name__}: learning_rate must be a finite non-negative number or an "
-                             f"optax schedule; got {learning_rate!r}")
+            raise ValueError(f"{type(self).__name__}: learning_rate must be a finite non-negative number or a "
+                             f"schedule (arena.nn.schedules, or an optax schedule); got {learning_rate!r:.200}")
         self.learning_rate = learning_rate
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
         self.decay = float(decay)
@@ -127,7 +130,13 @@ class Optimizer:
         return self.learning_rate
 
     def get_config(self):
-        lr = self.learning_rate if not callable(self.learning_rate) else None
+        """The settings; a schedule of :mod:`arena.nn.schedules` as its ``{class_name, config}`` dict,
+        an optax schedule (a bare function, nothing to store) as None."""
+        lr = self.learning_rate
+        if isinstance(lr, schedules.LearningRateSchedule):
+            lr = schedules.serialize(lr)
+        elif callable(lr):
+            lr = None
         return {"name": type(self).__name__, "learning_rate": lr, "decay": self.decay,
                 "clipnorm": self.clipnorm, "clipvalue": self.clipvalue,
                 "global_clipnorm": self.global_clipnorm, "use_ema": self.use_ema,
@@ -135,8 +144,12 @@ class Optimizer:
                 **self.hyper}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
+        """The optimizer ``get_config`` describes; a dict ``learning_rate`` is a schedule's config
+        (:func:`arena.nn.schedules.deserialize`)."""
         config = {k: v for k, v in config.items() if k != "name"}
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"], custom_objects)
         return cls(**config)
 
 
@@ -168,6 +181,11 @@ def set_learning_rate(opt_state, value):
     if not found:
         raise ValueError("This optimizer has no settable learning rate (it was given as a raw optax "
                          "transformation); use an arena optimizer such as Adam(learning_rate=...)")
+    if any("learning_rate" in getattr(node, "hyperparams_states", {}) for node in found):
+        # optax recomputes a scheduled rate from the step count at every update: a value set here
+        # would silently be replaced at the next step.
+        raise ValueError("This optimizer's learning rate is a schedule, which sets the rate at every step; it "
+                         "cannot be set by hand. Compile with a number as learning_rate to change it yourself")
     return new
 
 
@@ -300,6 +318,6 @@ def get(identifier):
         if name in _ALL:
             accepted = accepted_arguments(_ALL[name])
             cfg = {k: v for k, v in identifier.get("config", identifier).items() if k in accepted}
-            return _ALL[name](**cfg)
+            return _ALL[name].from_config(cfg)
     raise ValueError(f"Unknown optimizer {identifier!r}; expected one of {sorted(_ALL)}, an arena optimizer "
                      f"or an optax GradientTransformation")

@@ -36,12 +36,15 @@ built from its config abstractly (shapes only, no memory; one weight may have at
 ``MAX_WEIGHT_ELEMENTS`` elements), every stored dataset's shape and dtype is checked against it from
 the file's metadata, and only then are the stored arrays read, never a random initialisation first.
 A damaged config is a ``ValueError`` naming the file; a damaged training config loads the model
-uncompiled with a warning; a file asking for more than ``MAX_STEPS_PER_EXECUTION`` steps per
-execution is capped with a warning.
+uncompiled with a warning; a learning-rate schedule is rebuilt only if it is one of
+:mod:`arena.nn.schedules` (or a class in ``custom_objects``), with bounded, finite arguments (saving
+a model whose rate is an opaque optax schedule warns that the file will load uncompiled); a file
+asking for more than ``MAX_STEPS_PER_EXECUTION`` steps per execution is capped with a warning.
 """
 import json
 import os
 import re
+import sys
 import warnings
 
 import h5py
@@ -53,7 +56,7 @@ import arena
 from arena.io import (UnsafeFileError, atomic_h5, has_child, is_numeric_dtype, open_h5, read_pytree, safe_child,
                       write_pytree)
 from arena.nn import losses as losses_mod
-from arena.nn import optimizers
+from arena.nn import optimizers, schedules
 from arena.nn import training as training_mod
 from arena.nn.layers.base import (abstract_weight_names, abstract_weights, get_layer_class, materialize_runtime_state,
                                   materialize_weights, snake_case)
@@ -284,11 +287,28 @@ def _serialize_fns(value, namer):
     raise TypeError(f"cannot store {value!r} in a training config")
 
 
+def _caller_outside_arena():
+    """The ``stacklevel`` of the first caller outside the arena package, for a warning raised in the
+    caller of this function: ``model.save``, ``save_model`` and ``ModelCheckpoint`` reach it by
+    different paths, and the warning should point at the user's line."""
+    root = os.path.dirname(os.path.abspath(arena.__file__)) + os.sep
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(root):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _training_config(model):
     args = model._compile_args
     opt = model.optimizer
 
     def spec(o):
+        lr = o.learning_rate
+        if callable(lr) and not isinstance(lr, schedules.LearningRateSchedule):
+            warnings.warn(f"model.save: the learning rate of {type(o).__name__} is an opaque schedule ({lr!r:.60}), "
+                          f"which the file cannot store: the file will load uncompiled. Use a schedule of "
+                          f"arena.nn.schedules (e.g. CosineDecay) to save it with the model.",
+                          stacklevel=_caller_outside_arena())
         return {"class_name": type(o).__name__, "config": o.get_config()}
     # Several optimizers (a custom train_step's): {layer name: {class_name, config}}.
     optimizer_config = {k: spec(o) for k, o in opt.items()} if isinstance(opt, dict) else spec(opt)
@@ -696,8 +716,15 @@ def _optimizer_from_config(oc, custom_objects):
             value = config.pop(key)
             if off is not None and value not in off:
                 raise _Unmappable(f"{name} uses {key}={value!r}, which Arena's {cls.__name__} does not support")
-    if isinstance(config.get("learning_rate"), dict) or config.get("learning_rate", 0) is None:
-        raise _Unmappable(f"{name} uses a learning-rate schedule, which is not stored in the file")
+    if "learning_rate" in config and config["learning_rate"] is None:
+        raise _Unmappable(f"{name} was saved with an opaque learning-rate schedule (an optax function), which "
+                          f"the file does not hold")
+    schedule = config.pop("learning_rate") if isinstance(config.get("learning_rate"), dict) else None
+    if schedule is not None:  # only arena.nn.schedules' classes or custom_objects' are built
+        try:
+            schedule = schedules.deserialize(schedule, custom_objects)
+        except (TypeError, ValueError, OverflowError) as e:
+            raise _Unmappable(f"{name}'s learning-rate schedule cannot be rebuilt from the file ({e})") from None
     accepted = accepted_arguments(cls)
     unknown = sorted(k for k in config if k not in accepted)
     if unknown:
@@ -706,6 +733,8 @@ def _optimizer_from_config(oc, custom_objects):
         if value is not None and not isinstance(value, bool) and not (
                 isinstance(value, (int, float)) and np.isfinite(value)):
             raise _Unmappable(f"{name} setting {key}={value!r:.60} is not a finite number")
+    if schedule is not None:
+        config["learning_rate"] = schedule
     try:
         return cls(**config)
     except (TypeError, ValueError, OverflowError) as e:
