@@ -23,8 +23,10 @@ E3.3's files: the first test cat -> cat, the first test dog -> dog.
 
 The offline set is JPEG and sorted by class: the training rows are shuffled (seeded) before the
 validation split. The trained network is saved as ``<logdir>/<name>.json`` (architecture) and
-``<logdir>/<name>.weights.h5`` for E3.6 (``scripts/cifar10_predict.py``).
+``<logdir>/<name>.weights.h5`` for E3.6 (``scripts/cifar10_predict.py``), and whole as
+``<logdir>/<name>.h5`` (E4.3's scorer: ``scripts/cifar10_gan.py --classifier``).
 """
+import math
 import os
 import sys
 
@@ -33,9 +35,10 @@ import numpy as np
 if __package__ in (None, ""):  # run as a file: make the `scripts` package importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from scripts import common  # noqa: E402
+from arena.callbacks import ModelCheckpoint  # noqa: E402
 from arena.datasets import cifar10  # noqa: E402
 from arena.nn import (Activation, Conv2D, Dense, Dropout, Flatten, MaxPooling2D, RandomFlip,  # noqa: E402
-                      RandomTranslation, Sequential, optimizers)
+                      RandomTranslation, Sequential, optimizers, schedules)
 from arena.utils import to_categorical  # noqa: E402
 
 BOOK = {"simple": (None, None, 66.4), "deep": (None, None, 76.9), "augmented": (None, None, 78.3)}
@@ -96,9 +99,17 @@ def main(argv=None):
                    help="E3.5: augment with ImageDataGenerator or with preprocessing layers (the deep net)")
     p.add_argument("--limit", type=int, default=None, help="train on the first LIMIT (shuffled) rows only")
     p.add_argument("--steps", type=int, default=None, help="augmented: batches per epoch (book: 390)")
+    p.add_argument("--cosine", action="store_true",
+                   help="own setting: RMSprop's learning rate falls from 0.001 to 0 along a cosine over the run "
+                        "(the book keeps it constant), to reach the book's figure in fewer epochs")
+    p.add_argument("--best", action="store_true",
+                   help="keep the weights of the epoch with the best validation accuracy "
+                        "(ModelCheckpoint(save_best_only=True)); not with --augment, which has no validation")
     args = p.parse_args(argv)
-    common.start(args)
     augmented = args.augment != "none"
+    if args.best and augmented:
+        p.error("--best needs the validation split, which the augmented run (E3.5) does not have")
+    common.start(args)
     name = "augmented" if augmented else args.model
     model_name = "deep" if augmented else args.model
     epochs = args.epochs or EPOCHS[name]
@@ -107,30 +118,39 @@ def main(argv=None):
     model = build(model_name, args.augment)
     print(f"{BOOK_ID[name]} {name}: {model.count_params():,} parameters "
           f"(book {PARAMS[model_name]:,})" + (f", augmentation: {args.augment}" if augmented else ""))
-    model.compile(loss="categorical_crossentropy", optimizer=optimizers.RMSprop(), metrics=["accuracy"])
-    board = common.tensorboard(os.path.join(args.logdir, name if args.augment != "layers" else "augmented_layers"))
+    steps = (args.steps or len(x_train) // 128) if augmented else math.ceil(len(x_train) * 0.8 / 128)
+    learning_rate = schedules.CosineDecay(1e-3, epochs * steps) if args.cosine else 1e-3
+    model.compile(loss="categorical_crossentropy", optimizer=optimizers.RMSprop(learning_rate),
+                  metrics=["accuracy"])
+    os.makedirs(args.logdir, exist_ok=True)
+    stem = os.path.join(args.logdir, name if args.augment != "layers" else "augmented_layers")
+    callbacks = [common.tensorboard(stem)]
+    if args.best:
+        callbacks.append(ModelCheckpoint(stem + ".best.weights.h5", monitor="val_accuracy", save_best_only=True,
+                                         save_weights_only=True))
     with common.Timer() as t:
         if args.augment == "generator":
             from arena.preprocessing.image import ImageDataGenerator
             datagen = ImageDataGenerator(width_shift_range=0.1, height_shift_range=0.1, horizontal_flip=True)
             datagen.fit(x_train)  # a no-op for these options, as in the book
-            steps = args.steps or len(x_train) // 128
             history = model.fit(datagen.flow(x_train, y_train, batch_size=128, seed=args.seed),
-                                steps_per_epoch=steps, epochs=epochs, verbose=args.verbose, callbacks=[board])
+                                steps_per_epoch=steps, epochs=epochs, verbose=args.verbose, callbacks=callbacks)
         elif args.augment == "layers":
-            steps = args.steps or len(x_train) // 128
             history = model.fit(x_train, y_train, batch_size=128, epochs=epochs, steps_per_epoch=steps,
-                                verbose=args.verbose, callbacks=[board])
+                                verbose=args.verbose, callbacks=callbacks)
         else:
             history = model.fit(x_train, y_train, batch_size=128, epochs=epochs, validation_split=0.2,
-                                verbose=args.verbose, callbacks=[board])
+                                verbose=args.verbose, callbacks=callbacks)
+    if args.best:
+        model.load_weights(stem + ".best.weights.h5")
+        val = history.history["val_accuracy"]
+        print(f"kept the weights of epoch {int(np.argmax(val)) + 1} (validation {100 * max(val):.2f} %)")
     _, test_acc = model.evaluate(x_test, y_test, batch_size=500, verbose=0)
-    os.makedirs(args.logdir, exist_ok=True)
-    stem = os.path.join(args.logdir, name if args.augment != "layers" else "augmented_layers")
     with open(stem + ".json", "w") as f:
         f.write(model.to_json())
     model.save_weights(stem + ".weights.h5")
-    print(f"saved {stem}.json and {stem}.weights.h5; {t.seconds / epochs:.1f} s per epoch")
+    model.save(stem + ".h5")  # the whole model: a classifier for cifar10_gan.py --classifier
+    print(f"saved {stem}.json, {stem}.weights.h5 and {stem}.h5; {t.seconds / epochs:.1f} s per epoch")
     result = common.report(f"{BOOK_ID[name]} CIFAR-10 {name}", history, test_acc, BOOK[name], t.seconds, epochs)
     result["seconds_per_epoch"] = t.seconds / epochs
     return result

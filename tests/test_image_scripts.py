@@ -36,6 +36,21 @@ def test_cifar10_chapter_trains_saves_and_reloads(tiny_cifar, tmp_path, argv, pa
     assert len(cifar10_predict.main(["--logdir", str(tmp_path), "--name", name])) == 2
 
 
+def test_cifar10_best_epoch_and_cosine_schedule(tiny_cifar, tmp_path):
+    from arena.nn import load_model
+    result = cifar10_cnn.main(["--model", "simple", "--epochs", "2", "--best", "--cosine",
+                               "--logdir", str(tmp_path), "--verbose", "0"])
+    kept = load_model(str(tmp_path / "simple.h5"))  # the whole model, saved after the best epoch came back
+    best = cifar10_predict.load(str(tmp_path), "simple")
+    best.load_weights(str(tmp_path / "simple.best.weights.h5"))
+    for a, b in zip(kept.get_weights(), best.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    _, acc = kept.evaluate(tiny_cifar[1][0] / 255.0, np.eye(10)[tiny_cifar[1][1][:, 0]], verbose=0)
+    assert result["test"] == pytest.approx(100 * acc)
+    with pytest.raises(SystemExit):
+        cifar10_cnn.main(["--augment", "layers", "--best", "--logdir", str(tmp_path)])
+
+
 def test_cifar10_networks_have_the_books_sizes():
     assert cifar10_cnn.build("deep", "none").count_params() == 1_676_842
     augmented = cifar10_cnn.build("deep", "layers")
