@@ -92,6 +92,22 @@ def test_resume_from_checkpoint_equals_uninterrupted_run(tmp_path):
     assert tree_equal(a._state, c._state)
 
 
+def test_learning_rate_schedule_is_saved_with_the_agent(tmp_path):
+    from arena.nn import schedules
+    schedule = schedules.PolynomialDecay(1e-3, 100, end_learning_rate=1e-4)
+    agent = DQN("catch", q_network=small_net, env_kwargs={"obs_type": "state"}, **{**SMALL, "learning_rate": schedule})
+    agent.learn(total_games=10, games_per_epoch=10, verbose=0)
+    path = str(tmp_path / "agent.h5")
+    agent.save(path)
+    loaded = DQN.load(path)
+    assert loaded.config.learning_rate.get_config() == schedule.get_config()
+    assert int(loaded._state.n_updates) == int(agent._state.n_updates) > 0
+    opaque = DQN("catch", q_network=small_net, env_kwargs={"obs_type": "state"},
+                 **{**SMALL, "learning_rate": lambda step: 1e-3})
+    with pytest.raises(ValueError, match="opaque schedule"):
+        opaque.save(str(tmp_path / "opaque.h5"))
+
+
 def test_checkpoint_holds_a_loadable_q_network(tmp_path):
     agent = DQN("catch", q_network=small_net, env_kwargs={"obs_type": "state"}, **SMALL)
     agent.learn(total_games=10, games_per_epoch=10, verbose=0)

@@ -26,7 +26,7 @@ from arena.agents.checkpoint import load_agent, save_agent
 from arena.agents.evaluation import evaluate_q_network
 from arena.agents.networks import add_dueling_head, check_q_network, default_q_network, q_values
 from arena.envs.make import MAX_ENVS, check_env_kwargs, make_vec_env
-from arena.nn import optimizers
+from arena.nn import optimizers, schedules
 from arena.nn.update import make_update
 from arena.replay import Batch
 
@@ -63,7 +63,9 @@ class DQNConfig:
     def __post_init__(self):
         if not isinstance(self.loss, str) or self.loss not in ("huber", "mse"):
             raise ValueError(f"DQN: loss must be 'huber' or 'mse'; got {self.loss!r}")
-        if not callable(self.learning_rate):  # a number, or an optax schedule (code only: files hold numbers)
+        if isinstance(self.learning_rate, dict):  # a schedule's config, from get_config or a file
+            self.learning_rate = schedules.deserialize(self.learning_rate)
+        if not callable(self.learning_rate):  # a number, an arena.nn.schedules schedule or an optax schedule
             self.learning_rate = _number("learning_rate", self.learning_rate, 0.0, low_open=True)
         for name in ("buffer_size", "batch_size", "train_freq", "target_update_interval"):
             setattr(self, name, _integer(name, getattr(self, name), 1))
@@ -278,8 +280,15 @@ class DQN:
     # ---- configuration and training state (what a checkpoint holds) ---------------------------
     def get_config(self):
         """What rebuilds this agent (with its Q-network): env id, env options and the DQN options."""
-        return {"env_id": self.env_id, "env_kwargs": dict(self.env_kwargs),
-                "config": dataclasses.asdict(self.config)}
+        options = dataclasses.asdict(self.config)
+        lr = self.config.learning_rate
+        if isinstance(lr, schedules.LearningRateSchedule):
+            options["learning_rate"] = schedules.serialize(lr)
+        elif callable(lr):
+            raise ValueError(f"DQN: the learning rate is an opaque schedule ({lr!r:.60}), which a config or "
+                             f"checkpoint cannot store; use a schedule of arena.nn.schedules (e.g. "
+                             f"PolynomialDecay) or a number")
+        return {"env_id": self.env_id, "env_kwargs": dict(self.env_kwargs), "config": options}
 
     @classmethod
     def from_config(cls, config, q_network=None, env=None, **overrides):
