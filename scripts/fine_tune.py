@@ -18,6 +18,13 @@ script checks that every frozen weight is exactly where it was.
 ImageNet weights are not offline: give Keras' no-top file with ``--weights`` (or 'imagenet' to
 download it). Without them the base has random weights: the recipe runs end to end, the accuracy is
 what a random base allows.
+
+Measured (2 CPU cores, InceptionV3 with random weights, the defaults: 2,000 pictures, 2 + 2 epochs,
+about 5 minutes): stage 1 trains 2,108,426 weights with 188 layers frozen, stage 2 13,223,306 with 152
+frozen (from layer 251, the first of ``mixed9``); every frozen weight is unchanged after both stages.
+Training accuracy 11.5 % then 17.6 %, test 9.2 %: chance, as a random base gives. (The stage-2 loss
+jumps to about 11: frozen BatchNormalization layers run in inference mode, Keras' rule, so the newly
+trained top blocks' batch statistics rescale features the stage-1 head never saw.)
 """
 import argparse
 import os
