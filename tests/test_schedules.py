@@ -113,7 +113,13 @@ NUMPY_CASES = [
 STEPS = np.arange(0, 400)
 
 
-@pytest.mark.parametrize("schedule, reference", NUMPY_CASES, ids=lambda c: repr(c)[:60])
+def _case_id(value):
+    """A test id that is the same in every process (a function's repr holds its address, and
+    pytest-xdist's workers must collect the same ids)."""
+    return repr(value)[:60] if isinstance(value, S.LearningRateSchedule) or not callable(value) else "numpy"
+
+
+@pytest.mark.parametrize("schedule, reference", NUMPY_CASES, ids=_case_id)
 def test_schedule_matches_keras_formula(schedule, reference):
     skip = (_restart_starts(schedule.first_decay_steps, schedule.t_mul)
             if isinstance(schedule, S.CosineDecayRestarts) and schedule.t_mul != 1 else set())
@@ -196,7 +202,7 @@ KERAS_VALUES = [
 
 
 
-@pytest.mark.parametrize("schedule, values", KERAS_VALUES, ids=lambda c: repr(c)[:60])
+@pytest.mark.parametrize("schedule, values", KERAS_VALUES, ids=_case_id)
 def test_schedule_matches_keras(schedule, values):
     steps = jnp.asarray(KERAS_STEPS, jnp.int32)
     np.testing.assert_allclose(jax.jit(jax.vmap(schedule))(steps), values, rtol=1e-5, atol=1e-8)
@@ -204,7 +210,7 @@ def test_schedule_matches_keras(schedule, values):
 
 
 # ---- a jit-traceable float32 scalar, as optax's inject_hyperparams needs -----------------------------
-@pytest.mark.parametrize("schedule", [c[0] for c in KERAS_VALUES], ids=lambda c: repr(c)[:60])
+@pytest.mark.parametrize("schedule", [c[0] for c in KERAS_VALUES], ids=_case_id)
 def test_schedule_is_a_traceable_float32_scalar(schedule):
     for step in (jnp.int32(5), jnp.float32(5.0), 5, np.int64(5)):
         value = jax.jit(schedule)(step)
@@ -232,7 +238,7 @@ def test_staircase_and_cycle_are_exact_at_multiples_under_jit():
 
 # ---- configs ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("schedule", [c[0] for c in KERAS_VALUES] + [c[0] for c in NUMPY_CASES],
-                         ids=lambda c: repr(c)[:60])
+                         ids=_case_id)
 def test_config_round_trips(schedule):
     config = schedule.get_config()
     again = type(schedule).from_config(json.loads(json.dumps(config)))
