@@ -116,17 +116,32 @@ def _floor_ratio(step, steps):
 
 
 # ---- the schedules -----------------------------------------------------------------------------------
-class ExponentialDecay(LearningRateSchedule):
-    """``initial_learning_rate * decay_rate ** (step / decay_steps)``; with ``staircase`` the
-    exponent is floored, so the rate drops every ``decay_steps`` steps."""
+class _DecayOverSteps(LearningRateSchedule):
+    """What ExponentialDecay and InverseTimeDecay share: their arguments, and the ratio
+    ``step / decay_steps`` (floored with ``staircase``) that their formulas take."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
         s = type(self).__name__
         self.initial_learning_rate = _rate(initial_learning_rate, f"{s}: initial_learning_rate")
         self.decay_steps = _steps(decay_steps, f"{s}: decay_steps")
         self.decay_rate = checks.number(decay_rate, f"{s}: decay_rate", 0)
         self.staircase = _flag(staircase, f"{s}: staircase")
-        self.name = _name(name, "ExponentialDecay", s)
+        self.name = _name(name, s, s)
+
+    def _ratio(self, step):
+        return _floor_ratio(step, self.decay_steps) if self.staircase else step / self.decay_steps
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
+                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_DecayOverSteps):
+    """``initial_learning_rate * decay_rate ** (step / decay_steps)``; with ``staircase`` the
+    exponent is floored, so the rate drops every ``decay_steps`` steps."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
         step = _as_float(step)
@@ -135,12 +150,7 @@ class ExponentialDecay(LearningRateSchedule):
                                                 self.decay_rate)(step))
         # Keras' formula where optax differs: optax treats decay_rate=0 as "no decay" (Keras: 0 after
         # step 0) and its staircase floors an inexact quotient.
-        p = _floor_ratio(step, self.decay_steps) if self.staircase else step / self.decay_steps
-        return _f32(self.initial_learning_rate * jnp.power(jnp.float32(self.decay_rate), p))
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+        return _f32(self.initial_learning_rate * jnp.power(jnp.float32(self.decay_rate), self._ratio(step)))
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -217,26 +227,15 @@ class PolynomialDecay(LearningRateSchedule):
                 "name": self.name}
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_DecayOverSteps):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``; with ``staircase`` the
     ratio ``step / decay_steps`` is floored."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="InverseTimeDecay"):
-        s = type(self).__name__
-        self.initial_learning_rate = _rate(initial_learning_rate, f"{s}: initial_learning_rate")
-        self.decay_steps = _steps(decay_steps, f"{s}: decay_steps")
-        self.decay_rate = checks.number(decay_rate, f"{s}: decay_rate", 0)
-        self.staircase = _flag(staircase, f"{s}: staircase")
-        self.name = _name(name, "InverseTimeDecay", s)
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):  # optax has no inverse-time schedule
-        step = _as_float(step)
-        p = _floor_ratio(step, self.decay_steps) if self.staircase else step / self.decay_steps
-        return _f32(self.initial_learning_rate / (1 + self.decay_rate * p))
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+        return _f32(self.initial_learning_rate / (1 + self.decay_rate * self._ratio(_as_float(step))))
 
 
 class CosineDecay(LearningRateSchedule):
