@@ -206,3 +206,29 @@ def test_a_short_mnist_gan_run_raises_the_score(fresh_session):
     after = history.history["inception_score"][-1]
     assert quality.reference["inception_score"] > 7.5, quality.reference  # the MLP is a usable judge
     assert after > before + 1.0, (before, history.history["inception_score"])
+
+
+def test_minibatch_stddev_matches_numpy_and_never_mixes_real_with_generated(fresh_session, tmp_path):
+    """mnist_gan.py's MinibatchStdDev: the appended channel is each contiguous group's feature spread
+    (numpy), so with real and generated samples stacked as GAN stacks them no group spans both."""
+    from scripts.mnist_gan import MinibatchStdDev, dcgan_networks
+    x = np.random.default_rng(0).normal(size=(8, 3, 3, 2)).astype("float32")
+    out = np.asarray(MinibatchStdDev(4).call({}, jnp.asarray(x)))
+    assert out.shape == (8, 3, 3, 3)
+    np.testing.assert_array_equal(out[..., :2], x)
+    for i in range(8):
+        group = x[(i // 4) * 4:(i // 4) * 4 + 4]
+        want = np.sqrt(group.var(axis=0) + 1e-8).mean()
+        np.testing.assert_allclose(out[i, ..., 2], want, rtol=1e-5)
+    x[4:] = 0.0  # the second half identical: its spread is ~0 whatever the first half holds
+    out = np.asarray(MinibatchStdDev(4).call({}, jnp.asarray(x)))
+    assert out[4:, ..., 2].max() < 1e-3 < out[:4, ..., 2].min()
+    assert np.asarray(MinibatchStdDev(4).call({}, jnp.asarray(x[:3]))).shape == (3, 3, 3, 3)  # groups of 1
+    g, d = dcgan_networks()
+    assert (g.count_params(), d.count_params()) == (673_793, 287_297)
+    gan = GAN(g, d)
+    gan.compile()
+    gan.save(tmp_path / "gan.h5")
+    back = load_model(tmp_path / "gan.h5", custom_objects={"MinibatchStdDev": MinibatchStdDev})
+    images = np.random.default_rng(1).uniform(-1, 1, size=(4, 28, 28, 1)).astype("float32")
+    np.testing.assert_allclose(back.discriminator.predict(images), d.predict(images), rtol=1e-5, atol=1e-6)
