@@ -247,7 +247,7 @@ def summarize(rows, reference, minutes):
           f"{'met' if ok_share else 'NOT met'}), frechet {fd[0]:.2f} -> {best['frechet_distance']:.2f} "
           f"(last {fd[-1]:.2f}) after {best['train_minutes']:.1f} min of training (budget {minutes} min)"
           + (f"; the last epoch, past the budget: inception {rows[-1]['inception_score']:.3f}"
-             if rows[-1] is not best and rows[-1] not in within else ""))
+             if rows[-1] not in within else ""))
     return best
 
 

@@ -125,9 +125,10 @@ def write_wav(path, audio):
 def fast_step(model, depth):
     """The network one time step at a time (Fast WaveNet, Paine et al. 2016): each dilated layer keeps
     a queue of its last ``dilation`` inputs, so a new sample costs one column of the network instead
-    of a pass over the whole receptive field. Returns ``(init(), step)``: ``step(params, queues, x_t)
-    -> (queues, p_t)`` is compiled, with ``params = model.params``; zero queues are the causal padding,
-    so the probabilities equal ``model.predict``'s on the same samples (tested)."""
+    of a pass over the whole receptive field. Returns ``(init, step)``: ``init()`` gives empty queues,
+    and the compiled ``step(params, queues, x_t) -> (queues, p_t)`` takes ``params = model.params``.
+    Zero queues are the causal padding, so the probabilities equal ``model.predict``'s on the same
+    samples (tested)."""
     filters = model.get_layer("initial_causal_conv").params["kernel"].shape[-1]
     levels = model.get_layer("initial_causal_conv").params["kernel"].shape[1]
 
@@ -165,6 +166,9 @@ def fast_step(model, depth):
 def fast_generate(model, seed_codes, n, depth, rng):
     """``n`` new samples drawn one by one from the softmax (temperature 1), each fed back, through
     :func:`fast_step`; the seed (at least the receptive field) primes the queues."""
+    if len(seed_codes) == 0:
+        raise ValueError("fast_generate: seed_codes is empty; give at least one sample (the receptive field "
+                         "for a seed that shapes the output)")
     init, step = fast_step(model, depth)
     params, queues, p = model.params, init(), None
     levels = model.output_shape[-1]
