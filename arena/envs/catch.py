@@ -236,6 +236,16 @@ def _choice(name: str, value, allowed) -> None:
         raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
 
 
+def _check_frames(frame_size, frame_stack) -> None:
+    if isinstance(frame_size, bool) or not isinstance(frame_size, (int, np.integer)) \
+            or frame_size < 1 or SCREEN % frame_size:
+        raise ValueError(f"frame_size must be a positive divisor of {SCREEN} "
+                         f"(e.g. 10, 20, 40, 50, 80, 100, 200, 400), got {frame_size!r}")
+    if isinstance(frame_stack, bool) or not isinstance(frame_stack, (int, np.integer)) \
+            or not 1 <= frame_stack <= MAX_FRAME_STACK:
+        raise ValueError(f"frame_stack must be an int in 1..{MAX_FRAME_STACK}, got {frame_stack!r}")
+
+
 def _spawn_range(spawn) -> tuple[int, int]:
     if isinstance(spawn, str):
         _choice("spawn", spawn, SPAWNS)
@@ -283,13 +293,7 @@ class CatchEnv(gym.Env):
     def __init__(self, obs_type: str = "pixels", frame_size: int = 80, frame_stack: int = 4,
                  render_mode: str | None = None, spawn="arena", walls: str = "bounce"):
         _choice("obs_type", obs_type, OBS_TYPES)
-        if isinstance(frame_size, bool) or not isinstance(frame_size, (int, np.integer)) \
-                or frame_size < 1 or SCREEN % frame_size:
-            raise ValueError(f"frame_size must be a positive divisor of {SCREEN} "
-                             f"(e.g. 10, 20, 40, 50, 80, 100, 200, 400), got {frame_size!r}")
-        if isinstance(frame_stack, bool) or not isinstance(frame_stack, (int, np.integer)) \
-                or not 1 <= frame_stack <= MAX_FRAME_STACK:
-            raise ValueError(f"frame_stack must be an int in 1..{MAX_FRAME_STACK}, got {frame_stack!r}")
+        _check_frames(frame_size, frame_stack)
         if render_mode is not None:
             _choice("render_mode", render_mode, (None, *RENDER_MODES))
         _choice("walls", walls, WALLS)

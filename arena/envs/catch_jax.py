@@ -22,11 +22,10 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from arena.envs.catch import (BALL, BALL_FALL, BALL_SPAWN_Y, GAME_OVER_Y, LEFT, MAX_FRAME_STACK, OBS_TYPES,
+from arena.envs.catch import (BALL, BALL_FALL, BALL_SPAWN_Y, GAME_OVER_Y, LEFT, OBS_TYPES,
                               PADDLE_H, PADDLE_MAX, PADDLE_MOVE, PADDLE_START, PADDLE_W, PADDLE_Y, RIGHT,
-                              SCREEN, WALLS, _choice, _spawn_range)
+                              SCREEN, WALLS, _check_frames, _choice, _spawn_range)
 
 
 class CatchParams(NamedTuple):
@@ -55,12 +54,7 @@ class CatchJax:
                  walls: str = "bounce"):
         _choice("obs_type", obs_type, OBS_TYPES)
         _choice("walls", walls, WALLS)
-        if isinstance(frame_size, bool) or not isinstance(frame_size, (int, np.integer)) \
-                or frame_size < 1 or SCREEN % frame_size:
-            raise ValueError(f"frame_size must be a positive divisor of {SCREEN}, got {frame_size!r}")
-        if isinstance(frame_stack, bool) or not isinstance(frame_stack, (int, np.integer)) \
-                or not 1 <= frame_stack <= MAX_FRAME_STACK:
-            raise ValueError(f"frame_stack must be an int in 1..{MAX_FRAME_STACK}, got {frame_stack!r}")
+        _check_frames(frame_size, frame_stack)
         self.obs_type, self.frame_size, self.frame_stack = obs_type, int(frame_size), int(frame_stack)
         lo, hi = _spawn_range(spawn)
         self.default_params = CatchParams(lo, hi, walls == "bounce")
@@ -80,8 +74,9 @@ class CatchJax:
 
     def step(self, key: jax.Array, state: CatchState, action, params: CatchParams | None = None):
         params = self.default_params if params is None else params
-        obs, state, reward, done, info = self.step_env(key, state, action, params)
-        obs_new, state_new = self.reset_env(key, params)
+        key_step, key_reset = jax.random.split(key)
+        obs, state, reward, done, info = self.step_env(key_step, state, action, params)
+        obs_new, state_new = self.reset_env(key_reset, params)
         pick = lambda new, old: jnp.where(done, new, old)  # noqa: E731
         return (pick(obs_new, obs), jax.tree_util.tree_map(pick, state_new, state), reward, done, info)
 
