@@ -109,7 +109,9 @@ class MinibatchStdDev(Layer):
 
     def __init__(self, group_size=4, **kwargs):
         super().__init__(**kwargs)
-        self.group_size = int(group_size)
+        if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size < 1:
+            raise ValueError(f"MinibatchStdDev '{self.name}': group_size must be an int >= 1; got {group_size!r}")
+        self.group_size = group_size
 
     def call(self, params, x, training=False, key=None):
         n = x.shape[0]

@@ -224,6 +224,8 @@ def test_minibatch_stddev_matches_numpy_and_never_mixes_real_with_generated(fres
     out = np.asarray(MinibatchStdDev(4).call({}, jnp.asarray(x)))
     assert out[4:, ..., 2].max() < 1e-3 < out[:4, ..., 2].min()
     assert np.asarray(MinibatchStdDev(4).call({}, jnp.asarray(x[:3]))).shape == (3, 3, 3, 3)  # groups of 1
+    with pytest.raises(ValueError, match="group_size must be an int >= 1; got 0"):
+        MinibatchStdDev(0)
     g, d = dcgan_networks()
     assert (g.count_params(), d.count_params()) == (673_793, 287_297)
     gan = GAN(g, d)

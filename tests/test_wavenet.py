@@ -64,6 +64,9 @@ def test_fast_generation_step_equals_the_whole_model(fresh_session):
         queues, p = step(model.params, queues, jnp.asarray(one_hot(np.array([code]), 16)))
         got.append(np.asarray(p))
     np.testing.assert_allclose(np.array(got), want, rtol=1e-4, atol=1e-6)
+    from scripts.wavenet import fast_generate
+    with pytest.raises(ValueError, match="seed_codes is empty"):
+        fast_generate(model, [], 10, 4, np.random.default_rng(0))
 
 
 def test_mu_law_round_trip():
