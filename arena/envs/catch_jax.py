@@ -59,15 +59,6 @@ class CatchJax:
         lo, hi = _spawn_range(spawn)
         self.default_params = CatchParams(lo, hi, walls == "bounce")
 
-    # -- shapes --
-    @property
-    def observation_shape(self) -> tuple[int, ...]:
-        return (self.frame_size, self.frame_size, self.frame_stack) if self.obs_type == "pixels" else (3,)
-
-    @property
-    def observation_dtype(self):
-        return jnp.uint8 if self.obs_type == "pixels" else jnp.float32
-
     # -- gymnax interface --
     def reset(self, key: jax.Array, params: CatchParams | None = None):
         return self.reset_env(key, self.default_params if params is None else params)
