@@ -21,7 +21,7 @@ demo: $(VENV)/.installed
 	rm -rf runs/catch  # a fresh run each time (arena train refuses to reuse a log directory without --resume)
 	$(VENV)/bin/arena train catch --logdir runs/catch --out runs/catch/agent.h5
 	$(VENV)/bin/arena evaluate catch --model runs/catch/agent.h5 --games 100
-	$(VENV)/bin/arena watch catch --model runs/catch/agent.h5 --record runs/catch/catch.gif --games 3
+	$(VENV)/bin/arena watch catch --model runs/catch/agent.h5 --record runs/catch/catch.gif --games 3 --backend jax
 	$(VENV)/bin/arena plot runs/catch --out runs/catch/training.png
 	@echo "Logs: $(VENV)/bin/tensorboard --logdir runs   (then open http://localhost:6006)"
 

@@ -1,6 +1,7 @@
 """The ``arena`` command: train, evaluate, watch and play games; plot training runs.
 
     arena train catch [--preset default|book|state] [--games N] [--envs K] [--logdir runs/catch] [--resume]
+    arena train catch --seeds 16 | --lr-sweep 1e-3,3e-3 [--backend jax|gymnasium]
     arena train CartPole-v1 [--timesteps N]
     arena evaluate catch --model PATH [--games 100]
     arena watch catch --model PATH [--record catch.gif|catch.mp4]
@@ -165,35 +166,42 @@ def _sweep_temps(paths):
             print(f"Removed {removed}, left by an interrupted write", file=sys.stderr)
 
 
-def _matching_preset(env_kwargs):
-    from arena.agents.presets import PRESETS
-    for name, preset in PRESETS.items():
+def _matching_preset(env_kwargs, backend="gymnasium"):
+    from arena.agents.presets import COMPILED_PRESETS, PRESETS
+    for name, preset in (COMPILED_PRESETS if backend == "jax" else PRESETS).items():
         if preset["env_kwargs"] == env_kwargs:
             return name
     return None
 
 
-def _resume_conflicts(args, info, catch):
-    """What on the command line contradicts the checkpoint (``--preset``, ``--envs``, ``--seed``):
-    these fix the observations, the replay buffer's layout and the random streams of the run, so
-    they are errors rather than silently ignored (the same values are accepted)."""
+def _resume_conflicts(args, info, catch, backend):
+    """What on the command line contradicts the checkpoint (``--preset``, ``--envs``, ``--seed``,
+    ``--seeds``): these fix the observations, the replay buffer's layout and the random streams of
+    the run, so they are errors rather than silently ignored (the same values are accepted)."""
     from arena.agents.presets import catch_preset
     cfg = info.get("config") if isinstance(info.get("config"), dict) else {}
     conflicts = []
+    if args.seeds is not None and info.get("seeds", 1) != args.seeds:
+        conflicts.append(f"--seeds {args.seeds} (the checkpoint trains {info.get('seeds', 1)} seeds)")
+    if args.lr_sweep is not None and info.get("learning_rates") != args.lr_sweep:
+        conflicts.append(f"--lr-sweep (the checkpoint's learning rates are {info.get('learning_rates')})")
     if args.envs is not None and cfg.get("n_envs", 1) != args.envs:
         conflicts.append(f"--envs {args.envs} (the checkpoint plays {cfg.get('n_envs', 1)} envs)")
     if args.seed is not None and cfg.get("seed", 0) != args.seed:
         conflicts.append(f"--seed {args.seed} (the checkpoint's seed is {cfg.get('seed', 0)})")
     if catch and args.preset is not None:
-        preset = catch_preset(args.preset)
-        file_preset = _matching_preset(info.get("env_kwargs"))
+        preset = catch_preset(args.preset, backend)
+        file_preset = _matching_preset(info.get("env_kwargs"), backend)
         if preset["env_kwargs"] != info.get("env_kwargs"):
             was = f"the {file_preset!r} preset's" if file_preset else "other"
             conflicts.append(f"--preset {args.preset} (the checkpoint was trained on {was} observations "
                              f"{info.get('env_kwargs')})")
         else:
+            from arena.nn import schedules
+            stored = lambda v: schedules.serialize(v) if isinstance(v, schedules.LearningRateSchedule) else v  # noqa: E731
             differ = sorted(k for k, v in preset["options"].items()
-                            if k not in ("n_envs", "seed") and k in cfg and cfg[k] != v)
+                            if k not in ("n_envs", "seed", "learning_rate" if args.lr_sweep else "")
+                            and k in cfg and cfg[k] != stored(v))
             if differ:
                 conflicts.append(f"--preset {args.preset} (the checkpoint's settings differ in {differ})")
     return conflicts
@@ -243,9 +251,33 @@ def cmd_train(args):
         return _train(args, game, full_id, catch, logdir, out, best, csv_path)
 
 
+_ALGORITHMS = {"DQN": "gymnasium", "CompiledDQN": "jax"}
+
+
+def _choose_backend(args, full_id, info=None):
+    """'jax' (the compiled agent) or 'gymnasium' (the host one): a checkpoint's own, else --backend,
+    else 'jax' for games written in JAX (it is faster there and learns as well)."""
+    from arena.envs.make_jax import JAX_ENVS
+    if info is not None:
+        backend = _ALGORITHMS.get(info.get("algorithm", "DQN"))
+        if backend is None:
+            raise UsageError(f"the checkpoint's algorithm {info.get('algorithm')!r} is not one `arena train` "
+                             f"resumes ({sorted(_ALGORITHMS)})")
+        if args.backend is not None and args.backend != backend:
+            raise UsageError(f"--backend {args.backend}: the checkpoint was trained with --backend {backend}")
+    else:
+        backend = args.backend or ("jax" if full_id in JAX_ENVS else "gymnasium")
+    if backend == "jax" and full_id not in JAX_ENVS:
+        raise UsageError(f"--backend jax: {args.game!r} has no JAX version (JAX games: {sorted(JAX_ENVS)}); use "
+                         f"--backend gymnasium")
+    if backend == "gymnasium" and (args.seeds is not None or args.lr_sweep is not None):
+        raise UsageError("--seeds and --lr-sweep run many agents in one compiled program: they need --backend jax")
+    return backend
+
+
 def _train(args, game, full_id, catch, logdir, out, best, csv_path):
     """The run itself, under the log directory's lock."""
-    from arena.agents import DQN
+    from arena.agents import DQN, CompiledDQN
     from arena.agents.presets import GYM_PRESETS, catch_preset
     from arena.agents.checkpoint import read_agent_info
     from arena.callbacks import CSVLogger, ModelCheckpoint, TensorBoard
@@ -261,18 +293,21 @@ def _train(args, game, full_id, catch, logdir, out, best, csv_path):
         if check_env_id(file_env, where=f"{out}: env_id") != full_id:
             raise UsageError(f"{out} is a checkpoint of {file_env!r}, not of {game!r}: resume it with "
                              f"`arena train {file_env} --resume`, or train {game} in another --logdir")
-        conflicts = _resume_conflicts(args, info, catch)
+        backend = _choose_backend(args, full_id, info)
+        conflicts = _resume_conflicts(args, info, catch, backend)
         if conflicts:
             raise UsageError(f"--resume: {'; '.join(conflicts)}: these are fixed by the checkpoint {out}; drop "
                              f"them, or start a new run in another --logdir")
         if catch:
-            preset = catch_preset(args.preset or _matching_preset(info.get("env_kwargs")) or "default")
+            preset = catch_preset(args.preset or _matching_preset(info.get("env_kwargs"), backend) or "default",
+                                  backend)
         else:
             preset = GYM_PRESETS.get(full_id, generic)
-        agent = DQN.load(out)
+        agent = (CompiledDQN if backend == "jax" else DQN).load(out)
         print(f"Resuming from {out}: {agent.games} games, {agent.global_step} steps played", file=sys.stderr)
     else:
-        preset = catch_preset(args.preset or "default") if catch else GYM_PRESETS.get(full_id, generic)
+        backend = _choose_backend(args, full_id)
+        preset = catch_preset(args.preset or "default", backend) if catch else GYM_PRESETS.get(full_id, generic)
         if args.resume:
             print(f"No checkpoint at {out}; starting a new run", file=sys.stderr)
         options = dict(preset["options"])
@@ -280,7 +315,14 @@ def _train(args, game, full_id, catch, logdir, out, best, csv_path):
             options["n_envs"] = args.envs
         if args.seed is not None:
             options["seed"] = args.seed
-        agent = DQN(game, q_network=preset.get("network"), env_kwargs=preset.get("env_kwargs", {}), **options)
+        if args.lr_sweep:  # each run its own constant rate (instead of the preset's rate or schedule)
+            options["learning_rate"] = args.lr_sweep[0]
+        if backend == "jax":
+            agent = CompiledDQN(game, q_network=preset.get("network"), env_kwargs=preset.get("env_kwargs", {}),
+                                seeds=args.seeds or (len(args.lr_sweep) if args.lr_sweep else 1),
+                                learning_rates=args.lr_sweep, **options)
+        else:
+            agent = DQN(game, q_network=preset.get("network"), env_kwargs=preset.get("env_kwargs", {}), **options)
     unit, total, per_epoch = _budget(args, preset, catch)
     eval_games = args.eval_games if args.eval_games is not None else preset.get("eval_games", 0)
     callbacks = [TensorBoard(logdir), CSVLogger(csv_path, append=bool(args.resume))]
@@ -298,9 +340,27 @@ def _train(args, game, full_id, catch, logdir, out, best, csv_path):
                     eval_games=eval_games)
     if not os.path.exists(out):  # every epoch end saves it; this covers a run with nothing left to do
         agent.save(out)
-    print(f"Trained {agent.games} games ({agent.global_step} steps) in {time.time() - start:.0f} s; "
+    seconds = time.time() - start
+    if backend == "jax" and agent.seeds > 1:
+        _summarize_seeds(agent, catch)
+    print(f"Trained {agent.games} games ({agent.global_step} steps) in {seconds:.1f} s; "
           f"checkpoint: {out}; logs: tensorboard --logdir {os.path.dirname(logdir) or logdir}")
     return 0
+
+
+def _summarize_seeds(agent, catch, games=100):
+    """Every seed's greedy result on ``games`` games, and (catch) how many seeds won >= 99 and >= 95."""
+    result = agent.evaluate(games)
+    rates = agent.learning_rates
+    for i in range(agent.seeds):
+        label = f"seed {agent.config.seed + i}" + (f" (learning rate {rates[i]:g})" if rates else "")
+        score = f"{result['wins'][i]}/{games} wins" if catch else f"mean return {result['mean_return'][i]:.2f}"
+        print(f"  {label}: {score}")
+    if catch:
+        wins = result["wins"]
+        print(f"{agent.seeds} seeds: {int((wins >= 0.99 * games).sum())} won >= 99/100, {int((wins >= 0.95 * games).sum())}"
+              f" >= 95/100 (mean {wins.mean():.1f}, min {wins.min()}, max {wins.max()}); the checkpoint holds seed "
+              f"{agent.config.seed + agent.published_seed}'s network, the best of the last epoch")
 
 
 def _load_for_env(path, game):
@@ -340,6 +400,19 @@ def cmd_watch(args):
     if args.record and os.path.splitext(args.record)[1].lower() not in (".gif", ".mp4"):
         raise UsageError(f"--record {args.record!r} must end in .gif or .mp4")
     model, env_kwargs = _load_for_env(args.model, args.game)
+    if args.backend == "jax":
+        if not args.record or not _is_catch(args.game):
+            raise UsageError("--backend jax records catch games played by the JAX environment: give catch and "
+                             "--record (a window shows the Gymnasium environment)")
+        from arena.agents.evaluation import record_catch_jax
+        from arena.envs.make_jax import make_jax_env
+        from arena.recording import record_frames
+        _check_writable(os.path.dirname(os.path.abspath(args.record)), "--record")
+        frames, wins = record_catch_jax(model, make_jax_env(args.game, **env_kwargs), args.games, seed=args.seed)
+        record_frames(frames, args.record, fps=args.fps)
+        print(f"recorded {len(frames)} frames of {args.games} games of the JAX environment to {args.record} "
+              f"({wins} wins)")
+        return 0
     if args.record:
         from arena.recording import record_frames
         _check_writable(os.path.dirname(os.path.abspath(args.record)), "--record")
@@ -394,6 +467,17 @@ def _int(low, high=None):
     return parse
 
 
+def _rates(text):
+    """An argparse type: comma-separated positive learning rates."""
+    try:
+        rates = [float(r) for r in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    if not rates or len(rates) > 1024 or not all(0 < r < float("inf") for r in rates):
+        raise argparse.ArgumentTypeError(f"expected 1 to 1024 positive learning rates, got {text!r}")
+    return rates
+
+
 def build_parser():
     from arena.envs.make import MAX_ENVS
     common = argparse.ArgumentParser(add_help=False)
@@ -417,6 +501,13 @@ def build_parser():
     t.add_argument("--out", help="checkpoint path (default <logdir>/agent.h5)")
     t.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
     t.add_argument("--seed", type=_int(0, SEED_MAX))
+    t.add_argument("--backend", choices=["jax", "gymnasium"], help="jax: the whole run compiled on the device "
+                   "(games written in JAX: catch); gymnasium: Gymnasium environments stepped from Python "
+                   "(default: jax where the game has a JAX version)")
+    t.add_argument("--seeds", type=_int(1, 1024), help="train this many seeds at once, in one program (--backend "
+                   "jax); the summary says how many reached 99/100")
+    t.add_argument("--lr-sweep", type=_rates, help="comma-separated learning rates, one run each, trained at once "
+                   "(--backend jax)")
     t.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
     t.set_defaults(func=cmd_train)
 
@@ -435,6 +526,8 @@ def build_parser():
     w.add_argument("--games", type=_int(1, 10_000), default=3)
     w.add_argument("--fps", type=_int(1, 1000), default=30)
     w.add_argument("--seed", type=_int(0, SEED_MAX), default=10_000)
+    w.add_argument("--backend", choices=["jax", "gymnasium"], default="gymnasium",
+                   help="play the recorded games in the JAX environment (catch) or the Gymnasium one (default)")
     w.set_defaults(func=cmd_watch)
 
     pl = sub.add_parser("play", help="play catch yourself with the arrow keys", parents=[common])

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
-from arena.agents import DQN, DQNConfig, evaluate_q_network
+from arena.agents import DQN, CompiledDQN, DQNConfig, evaluate_q_network
 from arena.agents.networks import mlp_q_network
 from arena.cli import LOCK_NAME, main
 from arena.envs.make import check_env_id, make_env
@@ -437,8 +437,12 @@ def test_bad_numbers_on_the_command_line(argv, name, capsys):
 
 def test_games_5_trains_5_games(tmp_path, capsys):
     assert main(["train", "catch", "--preset", "state", "--games", "5", "--games-per-epoch", "2",
-                 "--logdir", str(tmp_path), "--verbose", "0"]) == 0
+                 "--logdir", str(tmp_path), "--verbose", "0", "--backend", "gymnasium"]) == 0
     assert "Trained 5 games" in capsys.readouterr().out
+    # the compiled agent plays its 4 envs in lock step: whole rounds of 4 games
+    assert main(["train", "catch", "--preset", "state", "--games", "5", "--games-per-epoch", "2",
+                 "--logdir", str(tmp_path / "jax"), "--verbose", "0"]) == 0
+    assert "Trained 8 games" in capsys.readouterr().out
     with open(tmp_path / "progress.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
@@ -507,10 +511,13 @@ def _rows(path):
         return list(csv.DictReader(f))
 
 
-def test_kill_and_resume_keeps_outputs_exact(tmp_path):
+@pytest.mark.parametrize("backend", ["gymnasium", "jax"])
+def test_kill_and_resume_keeps_outputs_exact(tmp_path, backend):
     run = tmp_path / "run"
-    argv = [sys.executable, "-m", "arena.cli", "train", "catch", "--preset", "state", "--games", "240",
-            "--games-per-epoch", "8", "--eval-games", "3", "--logdir", str(run), "--verbose", "0"]
+    games = 240 if backend == "gymnasium" else 1200  # the compiled agent's epochs take milliseconds
+    argv = [sys.executable, "-m", "arena.cli", "train", "catch", "--preset", "state", "--games", str(games),
+            "--games-per-epoch", "8", "--eval-games", "3", "--logdir", str(run), "--verbose", "0",
+            "--backend", backend]
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
@@ -528,33 +535,37 @@ def test_kill_and_resume_keeps_outputs_exact(tmp_path):
     assert (run / LOCK_NAME).exists()  # the killed run's lock: stale, taken over below
     done = subprocess.run(argv + ["--resume"], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "Trained 240 games" in done.stdout
+    assert f"Trained {games} games" in done.stdout
     rows = _rows(run / "progress.csv")
-    assert [int(r["epoch"]) for r in rows] == list(range(30))  # each epoch exactly once
-    assert [float(r["games"]) for r in rows] == [8.0 * (i + 1) for i in range(30)]
+    epochs = games // 8
+    assert [int(r["epoch"]) for r in rows] == list(range(epochs))  # each epoch exactly once
+    assert [float(r["games"]) for r in rows] == [8.0 * (i + 1) for i in range(epochs)]
     # The best model never regressed: it is the model of the best evaluation of the whole run.
     best_score = max(float(r["eval/mean_return"]) for r in rows)
     model = load_model(str(run / "agent-best.h5"), compile=False)
-    assert evaluate_q_network(model, "catch", 3, env_kwargs=STATE)["mean_return"] == best_score
-    agent = DQN.load(str(run / "agent.h5"))
+    if backend == "gymnasium":  # (the compiled agent evaluates on the device, in other games)
+        assert evaluate_q_network(model, "catch", 3, env_kwargs=STATE)["mean_return"] == best_score
+    agent = (DQN if backend == "gymnasium" else CompiledDQN).load(str(run / "agent.h5"))
     kept = {k: v for k, v in agent.callback_state.items() if k.endswith(":best")}
     assert list(kept.values()) == [best_score], agent.callback_state
     leftovers = [n for n in os.listdir(run) if n.endswith(".tmp") or n == LOCK_NAME]
     assert not leftovers, leftovers
 
 
-def test_checkpoint_holds_the_best_score_just_updated(tmp_path, monkeypatch):
+@pytest.mark.parametrize("backend", ["gymnasium", "jax"])
+def test_checkpoint_holds_the_best_score_just_updated(tmp_path, monkeypatch, backend):
     """The best-model ModelCheckpoint runs before the run's checkpoint, so every checkpoint written
     holds the best evaluation score so far (a resumed run starts from it)."""
     saves = []
-    original = DQN.save
+    cls = DQN if backend == "gymnasium" else CompiledDQN
+    original = cls.save
 
     def recording_save(self, path):
         saves.append((os.path.basename(path), dict(self.callback_state)))
         original(self, path)
-    monkeypatch.setattr(DQN, "save", recording_save)
+    monkeypatch.setattr(cls, "save", recording_save)
     assert main(["train", "catch", "--preset", "state", "--games", "12", "--games-per-epoch", "4",
-                 "--eval-games", "2", "--logdir", str(tmp_path), "--verbose", "0"]) == 0
+                 "--eval-games", "2", "--logdir", str(tmp_path), "--verbose", "0", "--backend", backend]) == 0
     scores = [float(r["eval/mean_return"]) for r in _rows(tmp_path / "progress.csv")]
     checkpoints = [state for name, state in saves if name == "agent.h5"]
     assert len(checkpoints) == 3

@@ -90,7 +90,7 @@ def test_dqn_update_moves_weights_as_fit_does(fresh_session):
                   next_obs=rng.random((16, 3), np.float32), dones=(rng.random(16) < 0.2).astype(np.float32))
     target = np.asarray(agent._fns["td_target"](agent._state, batch))
     stacked = jax.tree_util.tree_map(lambda a: a[None], batch)
-    state, _, _ = agent._fns["learn"](agent._state, stacked, 1, agent.key)  # call 1: no target sync due
+    state, _, _, _ = agent._fns["learn"](agent._state, stacked, 1, agent.key)  # call 1: no target sync due
     dqn_weights = [np.asarray(w) for w in jax.tree_util.tree_leaves(state.params)]
 
     y = np.full((16, 3), -1e9, np.float32)

@@ -78,10 +78,10 @@ def load_agent(cls, path, env=None, **overrides):
         except (ValueError, TypeError) as e:
             raise ValueError(f"{path}: {e}") from None
         fresh = agent.state_dict()
-        # The replay buffer, the numpy RNG state and the callbacks' state are read as stored (their
-        # own checks follow in load_state_dict); everything else takes the fresh agent's structure,
-        # dtypes and shapes.
-        plain = ("replay", "numpy_rng", "callback_state")
+        # What the agent names as plain state (DQN: the replay buffer, the numpy RNG state and the
+        # callbacks' state) is read as stored (its own checks follow in load_state_dict); everything
+        # else takes the fresh agent's structure, dtypes and shapes.
+        plain = getattr(agent, "plain_state", ("replay", "numpy_rng", "callback_state"))
         like = {k: v for k, v in fresh.items() if k not in plain}
         # Every object is reached through safe_child: hard links only (no soft or external links).
         group = safe_child(f, "agent", "the agent's training state")
@@ -89,10 +89,11 @@ def load_agent(cls, path, env=None, **overrides):
             raise ValueError(f"{path}: 'agent' must be a group (damaged file)")
         state = {k: read_pytree(safe_child(group, k), like=v) if has_child(group, k) else None
                  for k, v in like.items()}
-        if not has_child(group, "state"):  # checkpoints from before layer state was kept: the network's own
+        if "target_state" in fresh and not has_child(group, "state"):
+            # DQN checkpoints from before layer state was kept: the network's own
             state["state"], state["target_state"] = fresh["state"], fresh["target_state"]
         missing = [k for k, v in state.items() if v is None and fresh[k] is not None]
-        missing += [k for k in ("replay", "numpy_rng") if not has_child(group, k)]
+        missing += [k for k in plain if k != "callback_state" and not has_child(group, k)]
         if missing:
             raise ValueError(f"{path}: the agent checkpoint lacks {missing} (damaged file)")
         _check_stored_sizes(group, agent, path)
@@ -111,6 +112,12 @@ def load_agent(cls, path, env=None, **overrides):
 def _check_stored_sizes(group, agent, path):
     """What is read without a template (replay, RNG state, callbacks' state) is checked from the
     datasets' metadata first, so a small file cannot declare gigabytes."""
+    if "replay" in getattr(agent, "plain_state", ("replay",)):
+        _check_stored_replay(group, agent, path)
+    _check_small_entries(group, path)
+
+
+def _check_stored_replay(group, agent, path):
     replay = safe_child(group, "replay", "the replay buffer")
     if not isinstance(replay, h5py.Group):
         raise ValueError(f"{path}: agent/replay must be a group (damaged file)")
@@ -126,6 +133,9 @@ def _check_stored_sizes(group, agent, path):
             check(shapes)
     except ValueError as e:
         raise ValueError(f"{path}: {e}") from None
+
+
+def _check_small_entries(group, path):
     for k, limit in (("numpy_rng", 16), ("callback_state", 10_000)):
         if not has_child(group, k):
             continue

@@ -57,6 +57,9 @@ class DQNConfig:
     loss: str = "huber"                   # "huber" or "mse"
     double_q: bool = False
     dueling: bool = False
+    n_steps: int = 1                      # n-step returns (the compiled agent, CompiledDQN, only so far)
+    prioritized_replay_alpha: float = 0.0  # > 0: prioritized replay (Schaul et al. 2016), CompiledDQN only so far
+    prioritized_replay_beta: float = 0.4   # importance-weight exponent at the start, annealed to 1
     n_envs: int = 1
     seed: int = 0
 
@@ -70,6 +73,7 @@ class DQNConfig:
         for name in ("buffer_size", "batch_size", "train_freq", "target_update_interval"):
             setattr(self, name, _integer(name, getattr(self, name), 1))
         self.gradient_steps = _integer("gradient_steps", self.gradient_steps, 1, 2**16)
+        self.n_steps = _integer("n_steps", self.n_steps, 1, 256)
         self.learning_starts = _integer("learning_starts", self.learning_starts, 0)
         self.n_envs = _integer("n_envs", self.n_envs, 1, MAX_ENVS)
         self.seed = _integer("seed", self.seed, 0, SEED_MAX)
@@ -77,7 +81,8 @@ class DQNConfig:
             raise ValueError(f"DQN: buffer_size ({self.buffer_size}) must be >= n_envs ({self.n_envs}): every env "
                              f"keeps buffer_size // n_envs transitions")
         self.tau = _number("tau", self.tau, 0.0, 1.0, low_open=True)
-        for name in ("gamma", "exploration_fraction", "exploration_initial_eps", "exploration_final_eps"):
+        for name in ("gamma", "exploration_fraction", "exploration_initial_eps", "exploration_final_eps",
+                     "prioritized_replay_alpha", "prioritized_replay_beta"):
             setattr(self, name, _number(name, getattr(self, name), 0.0, 1.0))
         if self.max_grad_norm is not None:
             self.max_grad_norm = _number("max_grad_norm", self.max_grad_norm, 0.0, low_open=True)
@@ -147,29 +152,36 @@ def make_functions(model, update, config, n_actions):
             q_next = jnp.take_along_axis(q_next_target, best[:, None], axis=-1)[:, 0]
         else:
             q_next = jnp.max(q_next_target, axis=-1)
-        return batch.rewards + config.gamma * (1.0 - batch.dones) * q_next
+        # n-step batches (the device replay's) carry each sample's discount gamma^m; others gamma
+        discount = getattr(batch, "discounts", config.gamma)
+        return batch.rewards + discount * (1.0 - batch.dones) * q_next
 
     def one_update(agent, batch, key):
         target = td_target(agent, batch)
         step_key = jax.random.fold_in(key, agent.n_updates)
 
+        weights = getattr(batch, "weights", None)  # prioritized replay's importance weights
+
         def loss_fn(params, layer_state):
             qs, new_state, act_loss = q_values(model, params, layer_state, batch.obs, training=True, key=step_key)
             q_taken = jnp.take_along_axis(qs, batch.actions[:, None].astype(jnp.int32), axis=-1)[:, 0]
             delta = q_taken - target
-            loss = optax.huber_loss(delta).mean() if config.loss == "huber" else jnp.mean(delta ** 2)
-            return loss + act_loss, (new_state, q_taken.mean())
+            losses = optax.huber_loss(delta) if config.loss == "huber" else delta ** 2
+            loss = (losses * weights).mean() if weights is not None else losses.mean()
+            return loss + act_loss, (new_state, (q_taken.mean(), jnp.abs(delta)))
 
-        params, state, opt_state, loss, q_mean = update.apply(agent.params, agent.state, agent.opt_state, loss_fn)
+        params, state, opt_state, loss, (q_mean, td_error) = update.apply(agent.params, agent.state, agent.opt_state,
+                                                                          loss_fn)
         return agent._replace(params=params, state=state, opt_state=opt_state,
-                              n_updates=agent.n_updates + 1), (loss, q_mean)
+                              n_updates=agent.n_updates + 1), (loss, q_mean, td_error)
 
     def sync_target(agent):
         target = optax.incremental_update(agent.params, agent.target_params, config.tau)
         return agent._replace(target_params=target, target_state=agent.state)
 
     def learn(agent, batches, call, key):
-        """The learning step at vector-env call ``call`` (an update is due there): the target syncs
+        """``(agent, mean loss, mean Q, |TD errors| (gradient_steps, batch))``: the learning step at
+        vector-env call ``call`` (an update is due there): the target syncs
         due since the previous update (Stable-Baselines3 syncs every ``target_update_interval`` env
         steps once learning has started; the weights did not change since), then ``gradient_steps``
         updates over stacked batches (leading axis), then the sync due at this call, if any.
@@ -180,15 +192,15 @@ def make_functions(model, update, config, n_actions):
         agent = jax.lax.fori_loop(0, due, lambda _, a: sync_target(a), agent)
         steps = batches.obs.shape[0]
         if steps > 8:
-            agent, (losses, q_means) = jax.lax.scan(lambda a, b: one_update(a, b, key), agent, batches)
+            agent, (losses, q_means, td_errors) = jax.lax.scan(lambda a, b: one_update(a, b, key), agent, batches)
         else:
             outs = []
             for g in range(steps):
                 agent, out = one_update(agent, jax.tree_util.tree_map(lambda a: a[g], batches), key)
                 outs.append(out)
-            losses, q_means = (jnp.stack(v) for v in zip(*outs))
+            losses, q_means, td_errors = (jnp.stack(v) for v in zip(*outs))
         agent = jax.lax.cond(call % sync_every == 0, sync_target, lambda a: a, agent)
-        return agent, losses.mean(), q_means.mean()
+        return agent, losses.mean(), q_means.mean(), td_errors
 
     return {"q_values": jax.jit(q), "act": jax.jit(act), "learn": jax.jit(learn), "td_target": jax.jit(td_target)}
 
@@ -213,6 +225,9 @@ class DQN:
         cfg = self.config
         if env_kwargs is not None and not isinstance(env_kwargs, dict):
             raise TypeError(f"DQN: env_kwargs must be a dict of environment options; got {type(env_kwargs).__name__}")
+        if cfg.n_steps != 1 or cfg.prioritized_replay_alpha:
+            raise ValueError("DQN: n-step returns (n_steps > 1) and prioritized replay (prioritized_replay_alpha > 0) "
+                             "are implemented by the compiled agent (CompiledDQN, `arena train --backend jax`) only")
         self.env_id = env
         self.env_kwargs = dict(env_kwargs or {})
         check_env_kwargs(env, self.env_kwargs)  # a known id (never 'module:Env'), options its constructor takes
@@ -639,7 +654,7 @@ class _DQNTask:
             stacked = Batch(*(np.stack([getattr(s, f) for s in samples]) for f in Batch._fields))
         stacked = stacked._replace(rewards=stacked.rewards.astype(np.float32, copy=False),
                                    dones=stacked.dones.astype(np.float32, copy=False))
-        agent._state, loss, q_mean = agent._fns["learn"](agent._state, stacked, calls, agent.key)
+        agent._state, loss, q_mean, _ = agent._fns["learn"](agent._state, stacked, calls, agent.key)
         self.loss_sum = self.loss_sum + loss
         self.n_losses += 1
         logs = {"losses/td_loss": loss, "losses/q_values": q_mean, "charts/epsilon": self.epsilon,

@@ -22,10 +22,12 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+from gymnasium import spaces
 
 from arena.envs.catch import (BALL, BALL_FALL, BALL_SPAWN_Y, GAME_OVER_Y, LEFT, OBS_TYPES,
                               PADDLE_H, PADDLE_MAX, PADDLE_MOVE, PADDLE_START, PADDLE_W, PADDLE_Y, RIGHT,
-                              SCREEN, WALLS, _check_frames, _choice, _spawn_range)
+                              SCREEN, STEPS_PER_GAME, WALLS, _check_frames, _choice, _spawn_range)
 
 
 class CatchParams(NamedTuple):
@@ -49,6 +51,8 @@ class CatchJax:
 
     name = "Catch-jax"
     num_actions = 3
+    win_reward = 1.0  # the reward of a caught ball (agents count wins by it)
+    game_steps = STEPS_PER_GAME  # every game lasts exactly this many steps
 
     def __init__(self, obs_type: str = "pixels", frame_size: int = 80, frame_stack: int = 4, spawn="arena",
                  walls: str = "bounce"):
@@ -59,7 +63,22 @@ class CatchJax:
         lo, hi = _spawn_range(spawn)
         self.default_params = CatchParams(lo, hi, walls == "bounce")
 
+    @property
+    def frame_stacked(self) -> bool:
+        """Observations are uint8 frame stacks, oldest first, each game starting with its first frame
+        repeated (what a replay buffer may store one frame at a time)."""
+        return self.obs_type == "pixels"
+
     # -- gymnax interface --
+    def observation_space(self, params: CatchParams | None = None) -> spaces.Box:
+        """CatchEnv's observation space (a Gymnasium space; gymnax returns its own, of the same shape)."""
+        if self.obs_type == "pixels":
+            return spaces.Box(0, 255, (self.frame_size, self.frame_size, self.frame_stack), np.uint8)
+        return spaces.Box(0.0, 1.0, (3,), np.float32)
+
+    def action_space(self, params: CatchParams | None = None) -> spaces.Discrete:
+        return spaces.Discrete(3)
+
     def reset(self, key: jax.Array, params: CatchParams | None = None):
         return self.reset_env(key, self.default_params if params is None else params)
 
