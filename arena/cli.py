@@ -278,7 +278,7 @@ def _choose_backend(args, full_id, info=None):
 def _train(args, game, full_id, catch, logdir, out, best, csv_path):
     """The run itself, under the log directory's lock."""
     from arena.agents import DQN, CompiledDQN
-    from arena.agents.presets import GYM_PRESETS, catch_preset
+    from arena.agents.presets import catch_preset, gym_preset
     from arena.agents.checkpoint import read_agent_info
     from arena.callbacks import CSVLogger, ModelCheckpoint, TensorBoard
     from arena.envs.make import check_env_id
@@ -302,12 +302,12 @@ def _train(args, game, full_id, catch, logdir, out, best, csv_path):
             preset = catch_preset(args.preset or _matching_preset(info.get("env_kwargs"), backend) or "default",
                                   backend)
         else:
-            preset = GYM_PRESETS.get(full_id, generic)
+            preset = gym_preset(full_id, backend, generic)
         agent = (CompiledDQN if backend == "jax" else DQN).load(out)
         print(f"Resuming from {out}: {agent.games} games, {agent.global_step} steps played", file=sys.stderr)
     else:
         backend = _choose_backend(args, full_id)
-        preset = catch_preset(args.preset or "default", backend) if catch else GYM_PRESETS.get(full_id, generic)
+        preset = catch_preset(args.preset or "default", backend) if catch else gym_preset(full_id, backend, generic)
         if args.resume:
             print(f"No checkpoint at {out}; starting a new run", file=sys.stderr)
         options = dict(preset["options"])

@@ -79,7 +79,7 @@ def numpy_env_rate(make, n_envs, steps):
 def env_section():
     print("1. catch environment steps per second (random play)")
     settings = [("pixels 80x80x4", dict(frame_size=80, frame_stack=4)),
-                ("pixels 10x10x1", dict(frame_size=10, frame_stack=1)), ("state", dict(obs_type="state"))]
+                ("pixels 20x20x1", dict(frame_size=20, frame_stack=1)), ("state", dict(obs_type="state"))]
     for name, kw in settings:
         rates = [jax_env_rate(CatchJax(**kw), n, max(200, 20_000 // n)) for n in (1, 16, 256)]
         host = [numpy_env_rate(lambda kw=kw: CatchEnv(**kw), n, 20_000) for n in (1, 16)]

@@ -158,7 +158,7 @@ def test_clear_errors():
     with pytest.raises(ValueError, match="Unknown game"):
         CompiledDQN("NoSuchGame-v9")
     with pytest.raises(ValueError, match="no JAX version"):
-        CompiledDQN("CartPole-v1")
+        CompiledDQN("MountainCar-v0")
     with pytest.raises(ValueError, match="discrete action space"):
         CompiledDQN(_BoxActions(obs_type="state"))
     with pytest.raises(ValueError, match=r"inputs of shape \(5,\)"):
@@ -191,5 +191,18 @@ def test_the_cli_trains_compiled_seeds_and_resumes(tmp_path, capsys):
     assert os.path.getsize(gif) > 0
     assert main(["train", "catch", "--logdir", logdir, "--resume", "--backend", "gymnasium"]) == 1
     assert "trained with --backend jax" in capsys.readouterr().err
-    assert main(["train", "CartPole-v1", "--seeds", "2", "--logdir", str(tmp_path / "cp")]) == 1
+    assert main(["train", "MountainCar-v0", "--seeds", "2", "--logdir", str(tmp_path / "cp")]) == 1
     assert "--backend jax" in capsys.readouterr().err
+
+
+def test_cartpole_in_jax_learns():
+    from arena.agents.presets import gym_preset
+    preset = gym_preset("CartPole-v1", "jax")
+    agent = CompiledDQN("CartPole-v1", q_network=preset["network"], **preset["options"])
+    before = agent.evaluate(20)["mean_return"][0]
+    agent.learn(total_timesteps=20_000, steps_per_epoch=10_000, verbose=0)
+    after = agent.evaluate(20)["mean_return"][0]
+    assert after >= 150 and after >= 3 * before, (before, after)
+    assert agent.predict(np.zeros(4, np.float32)) in (0, 1)
+    with pytest.raises(ValueError, match=r"shape \(4,\)"):
+        agent.predict(np.zeros(3))

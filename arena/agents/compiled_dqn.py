@@ -41,7 +41,7 @@ from arena.random import seeded
 from arena.replay.device import DeviceReplay, DeviceReplayState
 
 MAX_SEEDS = 1024
-MAX_CHUNK = 256          # vector steps per compiled call (one step of the loop)
+MAX_CHUNK = 256          # rounds (of train_freq vector steps) per compiled call: one step of the loop
 MAX_DEVICE_BYTES = 4 * 2**30
 
 
@@ -130,7 +130,8 @@ class CompiledDQN:
                              f"{MAX_DEVICE_BYTES / 2**30:g} GiB: lower buffer_size or seeds")
         models = self._build_networks(q_network)
         self.q_network = models[0]
-        check_q_network(self.q_network, self.observation_space, self.n_actions, self.env_id or getattr(self.env, "name", "env"))
+        check_q_network(self.q_network, self.observation_space, self.n_actions,
+                        self.env_id or getattr(self.env, "name", "env"))
         self.optimizer = optimizers.Adam(self.learning_rates[0] if self.learning_rates else cfg.learning_rate,
                                          global_clipnorm=cfg.max_grad_norm)
         self._update = make_update(self.q_network, self.optimizer.build())
@@ -185,64 +186,71 @@ class CompiledDQN:
         return _jit(jax.vmap(one))(params, states, rates, seeds)
 
     # ---- the compiled chunk ------------------------------------------------------------------
-    def _chunk_fn(self, length):
-        """The jitted ``(runs, budget_steps) -> (runs, ChunkStats)`` of ``length`` vector steps, vmapped
-        over seeds."""
-        if length in self._chunks:
-            return self._chunks[length]
+    def _chunk_fn(self, rounds):
+        """The jitted ``(runs, budget_steps) -> (runs, ChunkStats)`` of ``rounds`` rounds, vmapped over
+        seeds. A round is ``train_freq`` vector steps (act, step the envs, store) and then the
+        learning step if learning has started."""
+        if rounds in self._chunks:
+            return self._chunks[rounds]
         cfg, env, params, replay, fns = self.config, self.env, self.env_params, self.replay, self._fns
-        n, n_actions = cfg.n_envs, self.n_actions
+        n = cfg.n_envs
         win_reward = getattr(env, "win_reward", None)
 
-        def step(carry, _):
+        def env_step(carry, _):
             run, stats, budget = carry
-            key, k_act, k_env, k_sample, k_learn = jax.random.split(run.key, 5)
+            key, k_act, k_env = jax.random.split(run.key, 3)
             played = run.calls * n
             eps = jnp.where(played < cfg.learning_starts, 1.0, epsilon_at(played / budget, cfg))
             actions = fns["act"](run.agent.params, run.agent.state, run.obs, k_act, eps)
             obs, env_state, rewards, dones, _ = jax.vmap(env.step, (0, 0, 0, None))(
                 jax.random.split(k_env, n), run.env_state, actions, params)
             buf = replay.add(run.replay, run.obs, actions, rewards, dones)
-            calls = run.calls + 1
             returns = run.ep_return + rewards
-            due = (calls * n > cfg.learning_starts) & (calls % cfg.train_freq == 0)
-
-            def learn(agent, buf):
-                keys = jax.random.split(k_sample, cfg.gradient_steps)
-                if replay.alpha:  # prioritized; beta anneals to 1 over the run
-                    beta = cfg.prioritized_replay_beta + (1.0 - cfg.prioritized_replay_beta) * jnp.minimum(
-                        played / budget, 1.0)
-                    lanes, slots, weights = jax.vmap(lambda k: replay.sample_prioritized(
-                        buf, k, cfg.batch_size, beta))(keys)
-                else:
-                    (lanes, slots), weights = jax.vmap(lambda k: replay.sample_indices(buf, k, cfg.batch_size))(
-                        keys), None
-                batches = jax.vmap(lambda lane, slot, w: replay.gather(buf, lane, slot, w))(lanes, slots, weights)
-                agent, loss, q, td_errors = fns["learn"](agent, batches, calls, k_learn)
-                if replay.alpha:
-                    buf = replay.update_priorities(buf, lanes.reshape(-1), slots.reshape(-1), td_errors.reshape(-1))
-                return agent, buf, loss, q
-
-            def skip(agent, buf):
-                return agent, buf, jnp.float32(0), jnp.float32(0)
-            agent, buf, loss, q = jax.lax.cond(due, learn, skip, run.agent, buf)
             finished = dones.sum().astype(jnp.int32)
             won = (dones & (rewards >= win_reward)).sum() if win_reward is not None else 0
-            stats = ChunkStats(stats.games + finished, stats.wins + won,
-                               stats.returns + jnp.where(dones, returns, 0.0).sum(), stats.loss + loss,
-                               stats.q + q, stats.updates + due)
-            run = RunState(agent, buf, env_state, obs, jnp.where(dones, 0.0, returns), key, calls,
-                           run.games + finished)
+            stats = stats._replace(games=stats.games + finished, wins=stats.wins + won,
+                                   returns=stats.returns + jnp.where(dones, returns, 0.0).sum())
+            run = run._replace(replay=buf, env_state=env_state, obs=obs, ep_return=jnp.where(dones, 0.0, returns),
+                               key=key, calls=run.calls + 1, games=run.games + finished)
             return (run, stats, budget), None
+
+        def learn(agent, buf, calls, progress, key):
+            k_sample, k_learn = jax.random.split(key)
+            keys = jax.random.split(k_sample, cfg.gradient_steps)
+            if replay.alpha:  # prioritized; beta anneals to 1 over the run
+                beta = cfg.prioritized_replay_beta + (1.0 - cfg.prioritized_replay_beta) * jnp.minimum(progress, 1.0)
+                lanes, slots, weights = jax.vmap(lambda k: replay.sample_prioritized(buf, k, cfg.batch_size, beta))(
+                    keys)
+            else:
+                (lanes, slots), weights = jax.vmap(lambda k: replay.sample_indices(buf, k, cfg.batch_size))(keys), None
+            batches = jax.vmap(lambda lane, slot, w: replay.gather(buf, lane, slot, w))(lanes, slots, weights)
+            agent, loss, q, td_errors = fns["learn"](agent, batches, calls, k_learn)
+            if replay.alpha:
+                buf = replay.update_priorities(buf, lanes.reshape(-1), slots.reshape(-1), td_errors.reshape(-1))
+            return agent, buf, loss, q
+
+        def skip(agent, buf, calls, progress, key):
+            return agent, buf, jnp.float32(0), jnp.float32(0)
+
+        def one_round(carry, _):
+            (run, stats, budget), _ = jax.lax.scan(env_step, carry, None, length=cfg.train_freq)
+            key, k_learn = jax.random.split(run.key)
+            due = run.calls * n > cfg.learning_starts  # (and run.calls is a multiple of train_freq)
+            agent, buf, loss, q = jax.lax.cond(due, learn, skip, run.agent, run.replay, run.calls,
+                                               run.calls * n / budget, k_learn)
+            stats = stats._replace(loss=stats.loss + loss, q=stats.q + q, updates=stats.updates + due)
+            return (run._replace(agent=agent, replay=buf, key=key), stats, budget), None
 
         def chunk(run, budget):
             zero = ChunkStats(jnp.int32(0), jnp.int32(0), jnp.float32(0), jnp.float32(0), jnp.float32(0),
                               jnp.int32(0))
-            (run, stats, _), _ = jax.lax.scan(step, (run, zero, budget), None, length=length)
+            if rounds == 1:  # no loop around the learning step (see _rounds_per_call)
+                (run, stats, _), _ = one_round((run, zero, budget), None)
+            else:
+                (run, stats, _), _ = jax.lax.scan(one_round, (run, zero, budget), None, length=rounds)
             return run, stats
-        del n_actions
         fn = _jit(jax.vmap(chunk, in_axes=(0, None)), donate_argnums=0)
-        self._chunks[length] = fn
+        self._chunks[rounds] = fn
         return fn
 
     # ---- what callbacks use (the surface of a Model) ------------------------------------------
@@ -381,8 +389,12 @@ class CompiledDQN:
     # ---- playing ------------------------------------------------------------------------------
     def predict(self, obs, deterministic=True):
         """Greedy actions of the published seed for one observation or a batch."""
-        obs = jnp.asarray(obs)
-        single = obs.shape == tuple(self.observation_space.shape)
+        expected = tuple(self.observation_space.shape)
+        obs = np.asarray(obs)
+        if obs.shape != expected and obs.shape[1:] != expected or obs.dtype.kind not in "biuf":
+            raise ValueError(f"CompiledDQN.predict: observations must be numbers of shape {expected} (one) or "
+                             f"(batch, {', '.join(map(str, expected))}); got shape {obs.shape} and dtype {obs.dtype}")
+        single = obs.shape == expected
         batch = obs[None] if single else obs
         qs = self._fns["q_values"](self.params, self._seed_tree(self._run.agent.state), batch)
         actions = np.asarray(jnp.argmax(qs, axis=-1))
@@ -426,6 +438,9 @@ class CompiledDQN:
         else:  # env steps come n_envs at a time
             total_calls = -(-_integer("total_timesteps", total_timesteps, 1, 2**40) // n)
             calls_per_epoch = -(-_integer("steps_per_epoch", steps_per_epoch, 1, 2**40) // n)
+        # ... and then to whole rounds of train_freq vector steps (each ends with its learning step)
+        freq = self.config.train_freq
+        total_calls, calls_per_epoch = (-(-c // freq) * freq for c in (total_calls, calls_per_epoch))
         if total_calls * n > INT_MAX:
             raise ValueError(f"learn: {total_calls * n} env steps is more than compiled counters hold ({INT_MAX})")
         done = self.global_step // n
@@ -453,13 +468,30 @@ def _jit(fn, **kwargs):
     return jax.jit(fn, **kwargs)
 
 
-def _chunk_length(calls):
-    """The largest divisor of ``calls`` that is at most :data:`MAX_CHUNK` (every chunk of an epoch
-    then has the same length, compiled once)."""
-    for length in range(min(calls, MAX_CHUNK), 0, -1):
-        if calls % length == 0:
+def _chunk_length(rounds, most=MAX_CHUNK):
+    """The largest divisor of ``rounds`` that is at most ``most`` (every chunk of an epoch then has
+    the same length, compiled once)."""
+    for length in range(min(rounds, most), 0, -1):
+        if rounds % length == 0:
             return length
     return 1
+
+
+def _rounds_per_call(model):
+    """How many rounds one compiled call may loop over. On XLA:CPU a convolution's gradient inside a
+    loop runs about 10x slower than outside one (measured: the book's network, one update of 32
+    samples, 39 ms alone, 362 ms inside ``lax.scan``, JAX 0.10), so a convolutional Q-network on the
+    CPU learns outside any loop: one round per call. Everything else runs up to
+    :data:`MAX_CHUNK` rounds per call."""
+    if jax.default_backend() == "cpu" and any("Conv" in type(layer).__name__ for layer in _all_layers(model)):
+        return 1
+    return MAX_CHUNK
+
+
+def _all_layers(model):
+    for layer in getattr(model, "layers", []):
+        yield layer
+        yield from _all_layers(layer)
 
 
 class _CompiledTask:
@@ -473,17 +505,17 @@ class _CompiledTask:
 
     def batches(self, epoch):
         agent = self.agent
-        n = agent.config.n_envs
+        n, freq = agent.config.n_envs, agent.config.train_freq
         done = agent.global_step // n
-        calls = min(self.calls_per_epoch, self.total_calls - done)
-        length = _chunk_length(calls)
-        self.steps_per_epoch = calls // length
+        rounds = min(self.calls_per_epoch, self.total_calls - done) // freq
+        length = _chunk_length(rounds, _rounds_per_call(agent.q_network))
+        self.steps_per_epoch = rounds // length
         self.totals = np.zeros((6, agent.seeds))
         self.start_time, self.start_step = time.time(), agent.global_step
         self.epoch_games = self.epoch_steps = 0
         fn = agent._chunk_fn(length)
-        for _ in range(calls // length):
-            yield fn, length
+        for _ in range(rounds // length):
+            yield fn, length * freq
 
     def train_step(self, batch):
         fn, length = batch

@@ -67,22 +67,23 @@ GYM_PRESETS = {
 # frames do not: a 20 px ball inside a 40 px block looks the same anywhere in it, and agents then
 # miss whole ranges of spawns), and an MLP on them costs far less than a CNN. 8-step returns carry
 # the one reward at a game's end back through its 32 steps in few updates; 16 games per step and
-# 2 updates halve the updates per game of the host preset; the learning rate decays tenfold and the
+# 2 updates halve the updates per game of the host preset; the learning rate decays 30-fold and the
 # last exploration goes to 0, which steadies the final policy (without them, some seeds end below
-# 90/100). Chosen from 8-seed sweeps; see the issue notes for the figures.
-_COMPILED_GAMES = 2500
+# 90/100). Chosen from 8- and 16-seed sweeps: with these settings every one of 16 seeds caught the
+# ball from >= 99.5% of the 381 spawns (7 from all of them).
+_COMPILED_GAMES = 3072  # 12 epochs of 256 games (16 rounds of the 16 envs each)
 _COMPILED_ENVS = 16
 _COMPILED = dict(_FAST, n_steps=8, n_envs=_COMPILED_ENVS, exploration_fraction=0.25, exploration_final_eps=0.0,
                  learning_starts=20 * CATCH_GAME_STEPS,
                  learning_rate=PolynomialDecay(3e-3, _COMPILED_GAMES * CATCH_GAME_STEPS // _COMPILED_ENVS * 2,
-                                               end_learning_rate=3e-4))
+                                               end_learning_rate=1e-4))
 
 COMPILED_PRESETS = {
     "default": {
         "env_kwargs": {"obs_type": "pixels", "frame_size": 20, "frame_stack": 1},
         "network": lambda space, n: mlp_q_network(space.shape, n, hidden=(64,)),
         "games": _COMPILED_GAMES,
-        "games_per_epoch": 250,
+        "games_per_epoch": 256,
         "options": _COMPILED,
     },
     "book": {**PRESETS["book"], "options": dict(PRESETS["book"]["options"])},
@@ -95,7 +96,19 @@ COMPILED_PRESETS = {
     },
 }
 
+# CartPole-v1 compiled (arena.envs.CartPoleJax): the RL Baselines3 Zoo settings above with a 64x64
+# MLP (the 256x256 one costs 2.5x the time for the same result here).
+COMPILED_GYM_PRESETS = {
+    "CartPole-v1": {**GYM_PRESETS["CartPole-v1"],
+                    "network": lambda space, n: mlp_q_network(space.shape, n, hidden=(64, 64))},
+}
+
 BACKENDS = ("jax", "gymnasium")
+
+
+def gym_preset(env_id, backend="gymnasium", default=None):
+    """The preset of a Gymnasium id for the compiled agent (``backend='jax'``) or the host one."""
+    return (COMPILED_GYM_PRESETS if backend == "jax" else GYM_PRESETS).get(env_id, default)
 
 
 def catch_preset(name, backend="gymnasium"):

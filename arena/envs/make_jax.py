@@ -5,10 +5,11 @@ version takes the same options as the Gymnasium one (checked against its constru
 """
 import inspect
 
+from arena.envs.cartpole_jax import CartPoleJax
 from arena.envs.catch_jax import CatchJax
 from arena.envs.make import check_env_id, check_env_kwargs
 
-JAX_ENVS = {"arena/Catch-v0": CatchJax}
+JAX_ENVS = {"arena/Catch-v0": CatchJax, "CartPole-v1": CartPoleJax}
 
 
 def has_jax_env(env_id) -> bool:
