@@ -202,7 +202,7 @@ def test_cartpole_in_jax_learns():
     before = agent.evaluate(20)["mean_return"][0]
     agent.learn(total_timesteps=20_000, steps_per_epoch=10_000, verbose=0)
     after = agent.evaluate(20)["mean_return"][0]
-    assert after >= 150 and after >= 3 * before, (before, after)
+    assert after >= 100 and after >= 5 * before, (before, after)
     assert agent.predict(np.zeros(4, np.float32)) in (0, 1)
     with pytest.raises(ValueError, match=r"shape \(4,\)"):
         agent.predict(np.zeros(3))

@@ -53,7 +53,6 @@ class RunState(NamedTuple):
     obs: jax.Array         # (n_envs, *obs_shape): the observations to act on
     ep_return: jax.Array   # (n_envs,) the running games' returns so far
     key: jax.Array
-    calls: jax.Array       # vector steps played (global_step = calls * n_envs)
     games: jax.Array       # games finished
 
 
@@ -181,8 +180,7 @@ class CompiledDQN:
             agent = AgentState(params, state, params, state, opt_state, jnp.zeros((), jnp.int32))
             key, reset_key = jax.random.split(jax.random.PRNGKey(seed))
             obs, env_state = jax.vmap(env.reset, (0, None))(jax.random.split(reset_key, n), env_params)
-            return RunState(agent, self.replay.init(), env_state, obs, jnp.zeros(n, jnp.float32), key,
-                            jnp.int32(0), jnp.int32(0))
+            return RunState(agent, self.replay.init(), env_state, obs, jnp.zeros(n, jnp.float32), key, jnp.int32(0))
         return _jit(jax.vmap(one))(params, states, rates, seeds)
 
     # ---- the compiled chunk ------------------------------------------------------------------
@@ -196,10 +194,13 @@ class CompiledDQN:
         n = cfg.n_envs
         win_reward = getattr(env, "win_reward", None)
 
+        # ``calls`` (vector steps played) is the same for every seed: it enters unbatched, so the
+        # learning step's lax.cond stays a branch under vmap (a batched predicate would make it a
+        # select that runs the learning step at every round, due or not).
         def env_step(carry, _):
-            run, stats, budget = carry
+            run, calls, stats, budget = carry
             key, k_act, k_env = jax.random.split(run.key, 3)
-            played = run.calls * n
+            played = calls * n
             eps = jnp.where(played < cfg.learning_starts, 1.0, epsilon_at(played / budget, cfg))
             actions = fns["act"](run.agent.params, run.agent.state, run.obs, k_act, eps)
             obs, env_state, rewards, dones, _ = jax.vmap(env.step, (0, 0, 0, None))(
@@ -211,8 +212,8 @@ class CompiledDQN:
             stats = stats._replace(games=stats.games + finished, wins=stats.wins + won,
                                    returns=stats.returns + jnp.where(dones, returns, 0.0).sum())
             run = run._replace(replay=buf, env_state=env_state, obs=obs, ep_return=jnp.where(dones, 0.0, returns),
-                               key=key, calls=run.calls + 1, games=run.games + finished)
-            return (run, stats, budget), None
+                               key=key, games=run.games + finished)
+            return (run, calls + 1, stats, budget), None
 
         def learn(agent, buf, calls, progress, key):
             k_sample, k_learn = jax.random.split(key)
@@ -233,23 +234,23 @@ class CompiledDQN:
             return agent, buf, jnp.float32(0), jnp.float32(0)
 
         def one_round(carry, _):
-            (run, stats, budget), _ = jax.lax.scan(env_step, carry, None, length=cfg.train_freq)
+            (run, calls, stats, budget), _ = jax.lax.scan(env_step, carry, None, length=cfg.train_freq)
             key, k_learn = jax.random.split(run.key)
-            due = run.calls * n > cfg.learning_starts  # (and run.calls is a multiple of train_freq)
-            agent, buf, loss, q = jax.lax.cond(due, learn, skip, run.agent, run.replay, run.calls,
-                                               run.calls * n / budget, k_learn)
+            due = calls * n > cfg.learning_starts  # (and calls is a multiple of train_freq)
+            agent, buf, loss, q = jax.lax.cond(due, learn, skip, run.agent, run.replay, calls, calls * n / budget,
+                                               k_learn)
             stats = stats._replace(loss=stats.loss + loss, q=stats.q + q, updates=stats.updates + due)
-            return (run._replace(agent=agent, replay=buf, key=key), stats, budget), None
+            return (run._replace(agent=agent, replay=buf, key=key), calls, stats, budget), None
 
-        def chunk(run, budget):
+        def chunk(run, calls, budget):
             zero = ChunkStats(jnp.int32(0), jnp.int32(0), jnp.float32(0), jnp.float32(0), jnp.float32(0),
                               jnp.int32(0))
             if rounds == 1:  # no loop around the learning step (see _rounds_per_call)
-                (run, stats, _), _ = one_round((run, zero, budget), None)
+                (run, _, stats, _), _ = one_round((run, calls, zero, budget), None)
             else:
-                (run, stats, _), _ = jax.lax.scan(one_round, (run, zero, budget), None, length=rounds)
+                (run, _, stats, _), _ = jax.lax.scan(one_round, (run, calls, zero, budget), None, length=rounds)
             return run, stats
-        fn = _jit(jax.vmap(chunk, in_axes=(0, None)), donate_argnums=0)
+        fn = _jit(jax.vmap(chunk, in_axes=(0, None, None)), donate_argnums=0)
         self._chunks[rounds] = fn
         return fn
 
@@ -348,19 +349,19 @@ class CompiledDQN:
         _check_tree("run", run, self._run)
         counters = {k: _counter(k, d[k]) for k in ("global_step", "games", "epochs_done")}
         n = self.config.n_envs
-        calls = np.asarray(run.calls)
-        if counters["global_step"] != int(calls[0]) * n or not (calls == calls[0]).all():
-            raise ValueError(f"agent/global_step={counters['global_step']} does not match the runs' vector steps "
-                             f"{calls.tolist()} x n_envs={n}")
+        if counters["global_step"] % n:
+            raise ValueError(f"agent/global_step={counters['global_step']} is not a multiple of n_envs={n}")
+        calls = counters["global_step"] // n
         if (np.asarray(run.replay.written) != calls).any():
-            raise ValueError("agent/run/replay/written must equal the vector steps played (agent/run/calls)")
+            raise ValueError(f"agent/run/replay/written must equal the {calls} vector steps played "
+                             f"(agent/global_step / n_envs)")
         games = np.asarray(run.games)
         if (games < 0).any() or (games > calls * n).any() or counters["games"] != int(games.sum()):
             raise ValueError(f"agent/games={counters['games']} does not match the runs' games {games.tolist()}")
         updates = np.asarray(run.agent.n_updates)
         if (updates < 0).any() or (updates > self.config.gradient_steps * (calls // self.config.train_freq)).any():
             raise ValueError(f"agent/run/agent/n_updates={updates.tolist()} is more than the steps played allow")
-        if counters["epochs_done"] > int(calls[0]):
+        if counters["epochs_done"] > calls:
             raise ValueError(f"agent/epochs_done={counters['epochs_done']} is more than the vector steps played")
         actions = np.asarray(run.replay.actions)
         if actions.size and (actions.min() < 0 or actions.max() >= self.n_actions):
@@ -520,7 +521,7 @@ class _CompiledTask:
     def train_step(self, batch):
         fn, length = batch
         agent = self.agent
-        agent._run, stats = fn(agent._run, self.budget)
+        agent._run, stats = fn(agent._run, jnp.int32(agent.global_step // agent.config.n_envs), self.budget)
         stats = np.stack([np.asarray(s, np.float64) for s in stats])  # (6, seeds)
         self.totals += stats
         n = agent.config.n_envs
