@@ -184,12 +184,13 @@ class CompiledDQN:
         return _jit(jax.vmap(one))(params, states, rates, seeds)
 
     # ---- the compiled chunk ------------------------------------------------------------------
-    def _chunk_fn(self, rounds):
-        """The jitted ``(runs, budget_steps) -> (runs, ChunkStats)`` of ``rounds`` rounds, vmapped over
-        seeds. A round is ``train_freq`` vector steps (act, step the envs, store) and then the
-        learning step if learning has started."""
-        if rounds in self._chunks:
-            return self._chunks[rounds]
+    def _chunk_fn(self, rounds, learns=None):
+        """The jitted ``(runs, calls, budget_steps) -> (runs, ChunkStats)`` of ``rounds`` rounds, vmapped
+        over seeds. A round is ``train_freq`` vector steps (act, step the envs, store) and then the
+        learning step if learning has started (``learns``: None decides inside, by ``lax.cond``;
+        True or False decides when compiling, for a single round: see :func:`_rounds_per_call`)."""
+        if (rounds, learns) in self._chunks:
+            return self._chunks[rounds, learns]
         cfg, env, params, replay, fns = self.config, self.env, self.env_params, self.replay, self._fns
         n = cfg.n_envs
         win_reward = getattr(env, "win_reward", None)
@@ -237,8 +238,11 @@ class CompiledDQN:
             (run, calls, stats, budget), _ = jax.lax.scan(env_step, carry, None, length=cfg.train_freq)
             key, k_learn = jax.random.split(run.key)
             due = calls * n > cfg.learning_starts  # (and calls is a multiple of train_freq)
-            agent, buf, loss, q = jax.lax.cond(due, learn, skip, run.agent, run.replay, calls, calls * n / budget,
-                                               k_learn)
+            args = (run.agent, run.replay, calls, calls * n / budget, k_learn)
+            if learns is None:
+                agent, buf, loss, q = jax.lax.cond(due, learn, skip, *args)
+            else:
+                agent, buf, loss, q = (learn if learns else skip)(*args)
             stats = stats._replace(loss=stats.loss + loss, q=stats.q + q, updates=stats.updates + due)
             return (run._replace(agent=agent, replay=buf, key=key), calls, stats, budget), None
 
@@ -251,7 +255,7 @@ class CompiledDQN:
                 (run, _, stats, _), _ = jax.lax.scan(one_round, (run, calls, zero, budget), None, length=rounds)
             return run, stats
         fn = _jit(jax.vmap(chunk, in_axes=(0, None, None)), donate_argnums=0)
-        self._chunks[rounds] = fn
+        self._chunks[rounds, learns] = fn
         return fn
 
     # ---- what callbacks use (the surface of a Model) ------------------------------------------
@@ -480,10 +484,11 @@ def _chunk_length(rounds, most=MAX_CHUNK):
 
 def _rounds_per_call(model):
     """How many rounds one compiled call may loop over. On XLA:CPU a convolution's gradient inside a
-    loop runs about 10x slower than outside one (measured: the book's network, one update of 32
-    samples, 39 ms alone, 362 ms inside ``lax.scan``, JAX 0.10), so a convolutional Q-network on the
-    CPU learns outside any loop: one round per call. Everything else runs up to
-    :data:`MAX_CHUNK` rounds per call."""
+    loop or a ``lax.cond`` branch runs about 10x slower than at the top of a program (measured: the
+    book's network, one update of 32 samples, 39 ms alone, 362 ms inside ``lax.scan``, 396 ms inside
+    ``lax.cond``, JAX 0.10), so a convolutional Q-network on the CPU learns outside any loop or
+    branch: one round per call, with or without its learning step compiled in. Everything else
+    runs up to :data:`MAX_CHUNK` rounds per call."""
     if jax.default_backend() == "cpu" and any("Conv" in type(layer).__name__ for layer in _all_layers(model)):
         return 1
     return MAX_CHUNK
@@ -514,9 +519,12 @@ class _CompiledTask:
         self.totals = np.zeros((6, agent.seeds))
         self.start_time, self.start_step = time.time(), agent.global_step
         self.epoch_games = self.epoch_steps = 0
-        fn = agent._chunk_fn(length)
         for _ in range(rounds // length):
-            yield fn, length * freq
+            if length == 1:  # whether the round learns is known here (see _rounds_per_call)
+                learns = (agent.global_step // n + freq) * n > agent.config.learning_starts
+                yield agent._chunk_fn(1, learns), freq
+            else:
+                yield agent._chunk_fn(length), length * freq
 
     def train_step(self, batch):
         fn, length = batch
