@@ -88,14 +88,8 @@ COMPILED_PRESETS = {
         "games_per_epoch": 256,
         "options": _COMPILED,
     },
-    "book": {**PRESETS["book"], "options": dict(PRESETS["book"]["options"])},
-    "state": {
-        "env_kwargs": {"obs_type": "state"},
-        "network": lambda space, n: mlp_q_network(space.shape, n, hidden=(64, 64)),
-        "games": 500,
-        "games_per_epoch": 100,
-        "options": dict(_FAST, learning_starts=20 * CATCH_GAME_STEPS),
-    },
+    "book": PRESETS["book"],    # the same settings as the host agent's
+    "state": PRESETS["state"],
 }
 
 # CartPole-v1 compiled (arena.envs.CartPoleJax): the RL Baselines3 Zoo settings above with a 64x64
