@@ -643,15 +643,14 @@ class _DQNTask:
             calls = agent.global_step // n  # vector steps so far; a global count keeps resumes exact
             if agent.global_step > cfg.learning_starts and calls % cfg.train_freq == 0:
                 # target-network syncs are part of the compiled learning step (see make_functions)
-                yield calls, [replay.sample(cfg.batch_size, agent.rng) for _ in range(cfg.gradient_steps)]
+                # every gradient step's batch in one draw (one vectorised gather, no stacking)
+                sample = replay.sample(cfg.batch_size * cfg.gradient_steps, agent.rng)
+                yield calls, Batch(*(np.asarray(a).reshape((cfg.gradient_steps, cfg.batch_size) + np.shape(a)[1:])
+                                     for a in sample))
 
     def train_step(self, batch):
         agent = self.agent
-        calls, samples = batch
-        if len(samples) == 1:  # a view, no copy of the (large) observation arrays
-            stacked = Batch(*(np.asarray(getattr(samples[0], f))[None] for f in Batch._fields))
-        else:
-            stacked = Batch(*(np.stack([getattr(s, f) for s in samples]) for f in Batch._fields))
+        calls, stacked = batch  # (gradient_steps, batch_size, ...) arrays
         stacked = stacked._replace(rewards=stacked.rewards.astype(np.float32, copy=False),
                                    dones=stacked.dones.astype(np.float32, copy=False))
         agent._state, loss, q_mean, _ = agent._fns["learn"](agent._state, stacked, calls, agent.key)
