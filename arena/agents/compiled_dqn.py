@@ -31,11 +31,11 @@ import numpy as np
 from arena import loop
 from arena.agents.checkpoint import load_agent, save_agent
 from arena.agents.dqn import (_OPTIONS, INT_MAX, AgentState, DQNConfig, _check_callback_state, _check_tree,
-                              _counter, _integer, make_functions)
+                              _counter, _integer, make_functions, read_options, stored_options)
 from arena.agents.evaluation import greedy_games_jax
 from arena.agents.networks import add_dueling_head, check_q_network, default_q_network
 from arena.envs.make_jax import make_jax_env
-from arena.nn import optimizers, schedules
+from arena.nn import optimizers
 from arena.nn.update import make_update
 from arena.random import seeded
 from arena.replay.device import DeviceReplay, DeviceReplayState
@@ -302,15 +302,9 @@ class CompiledDQN:
         if self.env_id is None:
             raise ValueError("CompiledDQN: an agent built on an environment object cannot be stored in a checkpoint "
                              "(it has no id to rebuild it from); build it from a game id such as 'catch'")
-        options = dataclasses.asdict(self.config)
-        lr = self.config.learning_rate
-        if isinstance(lr, schedules.LearningRateSchedule):
-            options["learning_rate"] = schedules.serialize(lr)
-        elif callable(lr):
-            raise ValueError("CompiledDQN: an opaque learning-rate schedule cannot be stored; use one of "
-                             "arena.nn.schedules or a number")
-        return {"env_id": self.env_id, "env_kwargs": dict(self.env_kwargs), "config": options,
-                "seeds": self.seeds, "learning_rates": self.learning_rates}
+        return {"env_id": self.env_id, "env_kwargs": dict(self.env_kwargs),
+                "config": stored_options(self.config, "CompiledDQN"), "seeds": self.seeds,
+                "learning_rates": self.learning_rates}
 
     @classmethod
     def from_config(cls, config, q_network=None, env=None, **overrides):
@@ -320,9 +314,7 @@ class CompiledDQN:
         unknown = sorted(set(config) - {"algorithm", "env_id", "env_kwargs", "config", "seeds", "learning_rates"})
         if unknown:
             raise ValueError(f"the agent config has unknown key(s) {unknown}")
-        options = config.get("config", {})
-        if not isinstance(options, dict) or sorted(set(options) - set(_OPTIONS)):
-            raise ValueError(f"the agent config's 'config' must be a dict of DQN options ({list(_OPTIONS)})")
+        options = read_options(config)
         env_kwargs = config.get("env_kwargs")
         if env_kwargs is not None and not isinstance(env_kwargs, dict):
             raise ValueError("the agent config's env_kwargs must be a dict")

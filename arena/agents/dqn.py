@@ -108,6 +108,34 @@ def _number(name, value, low, high=None, low_open=False):
 _OPTIONS = tuple(f.name for f in dataclasses.fields(DQNConfig))
 
 
+def stored_options(config, who="DQN"):
+    """A :class:`DQNConfig` as the dict a config or checkpoint stores (an arena.nn.schedules schedule
+    serialized; an opaque callable refused)."""
+    options = dataclasses.asdict(config)
+    lr = config.learning_rate
+    if isinstance(lr, schedules.LearningRateSchedule):
+        options["learning_rate"] = schedules.serialize(lr)
+    elif callable(lr):
+        raise ValueError(f"{who}: the learning rate is an opaque schedule ({lr!r:.60}), which a config or "
+                         f"checkpoint cannot store; use a schedule of arena.nn.schedules (e.g. "
+                         f"PolynomialDecay) or a number")
+    return options
+
+
+def read_options(config):
+    """The DQN options of a stored agent config (its ``config`` entry), checked to be a dict of
+    :class:`DQNConfig` field names (their values are checked when the DQNConfig is built)."""
+    options = config.get("config", {})
+    if not isinstance(options, dict):
+        raise ValueError(f"the agent config's 'config' must be a dict of DQN options; got "
+                         f"{type(options).__name__}")
+    unknown = sorted(set(options) - set(_OPTIONS))
+    if unknown:
+        raise ValueError(f"the agent config has unknown DQN option(s) {unknown}; the options are "
+                         f"{list(_OPTIONS)}")
+    return options
+
+
 def linear_epsilon(progress, initial, final, fraction):
     """Epsilon after ``progress`` (0..1) of training: linear from initial to final over ``fraction``."""
     if fraction <= 0:
@@ -295,15 +323,7 @@ class DQN:
     # ---- configuration and training state (what a checkpoint holds) ---------------------------
     def get_config(self):
         """What rebuilds this agent (with its Q-network): env id, env options and the DQN options."""
-        options = dataclasses.asdict(self.config)
-        lr = self.config.learning_rate
-        if isinstance(lr, schedules.LearningRateSchedule):
-            options["learning_rate"] = schedules.serialize(lr)
-        elif callable(lr):
-            raise ValueError(f"DQN: the learning rate is an opaque schedule ({lr!r:.60}), which a config or "
-                             f"checkpoint cannot store; use a schedule of arena.nn.schedules (e.g. "
-                             f"PolynomialDecay) or a number")
-        return {"env_id": self.env_id, "env_kwargs": dict(self.env_kwargs), "config": options}
+        return {"env_id": self.env_id, "env_kwargs": dict(self.env_kwargs), "config": stored_options(self.config)}
 
     @classmethod
     def from_config(cls, config, q_network=None, env=None, **overrides):
@@ -316,14 +336,7 @@ class DQN:
         unknown = sorted(set(config) - {"algorithm", "env_id", "env_kwargs", "config"})
         if unknown:
             raise ValueError(f"the agent config has unknown key(s) {unknown}")
-        options = config.get("config", {})
-        if not isinstance(options, dict):
-            raise ValueError(f"the agent config's 'config' must be a dict of DQN options; got "
-                             f"{type(options).__name__}")
-        unknown = sorted(set(options) - set(_OPTIONS))
-        if unknown:
-            raise ValueError(f"the agent config has unknown DQN option(s) {unknown}; the options are "
-                             f"{list(_OPTIONS)}")
+        options = read_options(config)
         env_id = env if env is not None else config.get("env_id")
         env_kwargs = config.get("env_kwargs")
         check_env_kwargs(env_id, env_kwargs)
