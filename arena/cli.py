@@ -214,12 +214,16 @@ def _budget(args, preset, catch):
         raise UsageError("give --games or --timesteps, not both")
     games_per_epoch = args.games_per_epoch if args.games_per_epoch is not None else preset.get("games_per_epoch", 100)
     if args.games is not None or (args.timesteps is None and "games" in preset):
+        if args.steps_per_epoch is not None:
+            raise UsageError("--steps-per-epoch applies to a budget in env steps (--timesteps); this run counts "
+                             "games (--games-per-epoch)")
         return "games", args.games if args.games is not None else preset["games"], games_per_epoch
     if args.games_per_epoch is not None:
         raise UsageError("--games-per-epoch applies to a budget in games (--games); this run counts env steps "
                          "(--timesteps)")
     steps = args.timesteps if args.timesteps is not None else preset.get("timesteps", 100_000)
-    steps_per_epoch = preset.get("steps_per_epoch") or (games_per_epoch * CATCH_GAME_STEPS if catch else 10_000)
+    steps_per_epoch = (args.steps_per_epoch or preset.get("steps_per_epoch")
+                       or (games_per_epoch * CATCH_GAME_STEPS if catch else 10_000))
     return "steps", steps, steps_per_epoch
 
 
@@ -495,6 +499,7 @@ def build_parser():
     t.add_argument("--timesteps", type=_int(1), help="training env steps (Gymnasium games)")
     t.add_argument("--envs", type=_int(1, MAX_ENVS), help="environments played at once")
     t.add_argument("--games-per-epoch", type=_int(1), help="games per logged epoch")
+    t.add_argument("--steps-per-epoch", type=_int(1), help="env steps per logged epoch (a budget in --timesteps)")
     t.add_argument("--eval-games", type=_int(0), help="greedy evaluation games after every epoch; with it, the "
                    "best model is also kept as <out>-best.h5 (default: the preset's)")
     t.add_argument("--logdir", help="TensorBoard/CSV log directory (default runs/<game>)")

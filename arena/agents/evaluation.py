@@ -47,7 +47,8 @@ def greedy_games_jax(q, env, env_params, games, key, max_steps=100_000):
     at its first ``done``; wins are games whose final reward reaches ``env.win_reward``."""
     import jax
     import jax.numpy as jnp
-    win_reward = getattr(env, "win_reward", float("inf"))
+    win_reward = getattr(env, "win_reward", None)
+    win_reward = float("inf") if win_reward is None else win_reward  # games that are not won
     obs, state = jax.vmap(env.reset, (0, None))(jax.random.split(key, games), env_params)
 
     def cond(c):

@@ -20,6 +20,8 @@ import jax.numpy as jnp
 import numpy as np
 from gymnasium import spaces
 
+from arena.envs.jax_env import JaxEnv
+
 GRAVITY, MASS_CART, MASS_POLE, HALF_LENGTH, FORCE, TAU = 9.8, 1.0, 0.1, 0.5, 10.0, 0.02
 TOTAL_MASS = MASS_CART + MASS_POLE
 POLE_MASS_LENGTH = MASS_POLE * HALF_LENGTH
@@ -39,7 +41,7 @@ class CartPoleState(NamedTuple):
     steps: jax.Array
 
 
-class CartPoleJax:
+class CartPoleJax(JaxEnv):
     """CartPole-v1 as a gymnax-style environment: ``reset(key, params)``, ``step(key, state, action,
     params)`` (which starts a new game when one ends), ``reset_env``/``step_env`` without that."""
 
@@ -56,17 +58,6 @@ class CartPoleJax:
 
     def action_space(self, params: CartPoleParams | None = None) -> spaces.Discrete:
         return spaces.Discrete(2)
-
-    def reset(self, key, params: CartPoleParams | None = None):
-        return self.reset_env(key, self.default_params if params is None else params)
-
-    def step(self, key, state: CartPoleState, action, params: CartPoleParams | None = None):
-        params = self.default_params if params is None else params
-        key_step, key_reset = jax.random.split(key)
-        obs, state, reward, done, info = self.step_env(key_step, state, action, params)
-        obs_new, state_new = self.reset_env(key_reset, params)
-        pick = lambda new, old: jnp.where(done, new, old)  # noqa: E731
-        return pick(obs_new, obs), jax.tree_util.tree_map(pick, state_new, state), reward, done, info
 
     def reset_env(self, key, params: CartPoleParams):
         x, x_dot, theta, theta_dot = jax.random.uniform(key, (4,), jnp.float32, -0.05, 0.05)

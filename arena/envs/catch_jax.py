@@ -10,9 +10,8 @@ behind gymnax's environment interface: pure functions of an explicit state and a
     obs, state = env.reset(key, params)
     obs, state, reward, done, info = env.step(key, state, action, params)   # resets itself when done
 
-``step`` resets a finished game at once, as gymnax does: the returned observation and state are
-then the new game's, while ``reward``, ``done`` and ``info`` (``ball_x``, ``ball_y``, ``paddle_x``,
-``win``) describe the step that ended the old one. ``step_env`` and ``reset_env`` are the raw
+``step`` resets a finished game at once (:class:`arena.envs.jax_env.JaxEnv`); ``info`` holds
+``ball_x``, ``ball_y``, ``paddle_x`` and ``win`` of the step that ended the old one. ``step_env`` and ``reset_env`` are the raw
 transitions without that, and ``start(ball_x, paddle_x)`` a game from given positions.
 """
 
@@ -28,6 +27,7 @@ from gymnasium import spaces
 from arena.envs.catch import (BALL, BALL_FALL, BALL_SPAWN_Y, GAME_OVER_Y, LEFT, OBS_TYPES,
                               PADDLE_H, PADDLE_MAX, PADDLE_MOVE, PADDLE_START, PADDLE_W, PADDLE_Y, RIGHT,
                               SCREEN, STEPS_PER_GAME, WALLS, _check_frames, _choice, _spawn_range)
+from arena.envs.jax_env import JaxEnv
 
 
 class CatchParams(NamedTuple):
@@ -45,7 +45,7 @@ class CatchState(NamedTuple):
     steps: jax.Array  # agent steps in this game
 
 
-class CatchJax:
+class CatchJax(JaxEnv):
     """Catch as a gymnax-style environment; the arguments are :class:`CatchEnv`'s (``spawn`` and
     ``walls`` become :attr:`default_params`)."""
 
@@ -78,17 +78,6 @@ class CatchJax:
 
     def action_space(self, params: CatchParams | None = None) -> spaces.Discrete:
         return spaces.Discrete(3)
-
-    def reset(self, key: jax.Array, params: CatchParams | None = None):
-        return self.reset_env(key, self.default_params if params is None else params)
-
-    def step(self, key: jax.Array, state: CatchState, action, params: CatchParams | None = None):
-        params = self.default_params if params is None else params
-        key_step, key_reset = jax.random.split(key)
-        obs, state, reward, done, info = self.step_env(key_step, state, action, params)
-        obs_new, state_new = self.reset_env(key_reset, params)
-        pick = lambda new, old: jnp.where(done, new, old)  # noqa: E731
-        return (pick(obs_new, obs), jax.tree_util.tree_map(pick, state_new, state), reward, done, info)
 
     def reset_env(self, key: jax.Array, params: CatchParams):
         return self.start(jax.random.randint(key, (), params.spawn_lo, params.spawn_hi + 1, jnp.int32))

@@ -13,7 +13,10 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
-ALIASES = {"catch": "arena/Catch-v0"}
+from arena.envs.atari import is_atari, make_atari
+
+ALIASES = {"catch": "arena/Catch-v0",
+           "minatar-breakout": "arena/MinAtar-Breakout-v0", "breakout-minatar": "arena/MinAtar-Breakout-v0"}
 _MAKE_OPTIONS = ("max_episode_steps", "disable_env_checker")  # gym.make's own keyword options
 MAX_ENV_ID_LENGTH = 200
 MAX_ENVS = 1024
@@ -26,7 +29,15 @@ def resolve_id(env_id):
 def _registry():
     import arena.envs  # noqa: F401  (registers arena/Catch-v0)
     from gymnasium.envs.registration import registry
+    global _ale_checked
+    if not _ale_checked:  # ale-py's ids, when it is installed
+        from arena.envs.atari import register_ale
+        register_ale()
+        _ale_checked = True
     return registry
+
+
+_ale_checked = False
 
 
 def check_env_id(env_id, where=""):
@@ -49,6 +60,8 @@ def check_env_id(env_id, where=""):
         close = difflib.get_close_matches(full_id, list(registry), n=3)
         known = sorted(ALIASES) + ["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "LunarLander-v3", "..."]
         hint = f"; did you mean {close}?" if close else ""
+        if full_id.startswith("ALE/"):
+            hint += "; Atari games need ale-py: pip install 'arena[atari]'"
         raise ValueError(f"{prefix}Unknown game or environment id {env_id!r} (not registered with Gymnasium"
                          f"{hint}). Try one of {known}, or any registered Gymnasium id")
     return full_id
@@ -98,10 +111,14 @@ def check_env_kwargs(env_id, env_kwargs, where=""):
     return full_id
 
 
-def make_env(env_id, render_mode=None, **kwargs):
-    """One environment: ``make_env('catch', obs_type='state')`` or ``make_env('CartPole-v1')``."""
+def make_env(env_id, render_mode=None, training=False, **kwargs):
+    """One environment: ``make_env('catch', obs_type='state')`` or ``make_env('CartPole-v1')``.
+    Atari games come preprocessed for DQN (:mod:`arena.envs.atari`); ``training`` then also ends
+    episodes at lost lives and clips rewards."""
     full_id = check_env_kwargs(env_id, kwargs)
     try:
+        if is_atari(_registry()[full_id]):
+            return make_atari(full_id, render_mode=render_mode, training=training, **kwargs)
         return gym.make(full_id, render_mode=render_mode, **kwargs)
     except gym.error.DependencyNotInstalled as e:
         raise ValueError(f"Environment {env_id!r} needs an optional dependency: {e}") from None
@@ -111,12 +128,12 @@ def make_env(env_id, render_mode=None, **kwargs):
         raise ValueError(f"Cannot make environment {env_id!r} with options {kwargs}: {e}") from None
 
 
-def make_vec_env(env_id, n_envs=1, **kwargs):
+def make_vec_env(env_id, n_envs=1, training=False, **kwargs):
     """``n_envs`` copies in a SyncVectorEnv that resets finished episodes in the same step
-    (the final observation is in ``info['final_obs']``)."""
+    (the final observation is in ``info['final_obs']``); ``training`` as for :func:`make_env`."""
     if isinstance(n_envs, bool) or not isinstance(n_envs, (int, np.integer)) or not 1 <= n_envs <= MAX_ENVS:
         raise ValueError(f"n_envs must be an int in 1..{MAX_ENVS}; got {n_envs!r}")
     n_envs = int(n_envs)
     make_env(env_id, **kwargs).close()  # fail early with a clear error for a bad id
-    return SyncVectorEnv([lambda: make_env(env_id, **kwargs) for _ in range(n_envs)],
+    return SyncVectorEnv([lambda: make_env(env_id, training=training, **kwargs) for _ in range(n_envs)],
                          autoreset_mode=AutoresetMode.SAME_STEP)

@@ -5,11 +5,14 @@ version takes the same options as the Gymnasium one (checked against its constru
 """
 import inspect
 
+from arena.envs.acrobot_jax import AcrobotJax
 from arena.envs.cartpole_jax import CartPoleJax
 from arena.envs.catch_jax import CatchJax
 from arena.envs.make import check_env_id, check_env_kwargs
+from arena.envs.minatar_breakout import BreakoutJax
 
-JAX_ENVS = {"arena/Catch-v0": CatchJax, "CartPole-v1": CartPoleJax}
+JAX_ENVS = {"arena/Catch-v0": CatchJax, "CartPole-v1": CartPoleJax, "Acrobot-v1": AcrobotJax,
+            "arena/MinAtar-Breakout-v0": BreakoutJax}
 
 
 def has_jax_env(env_id) -> bool:
