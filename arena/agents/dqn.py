@@ -259,7 +259,7 @@ class DQN:
         self.env_id = env
         self.env_kwargs = dict(env_kwargs or {})
         check_env_kwargs(env, self.env_kwargs)  # a known id (never 'module:Env'), options its constructor takes
-        self.envs = make_vec_env(env, cfg.n_envs, **self.env_kwargs)
+        self.envs = make_vec_env(env, cfg.n_envs, training=True, **self.env_kwargs)
         self.observation_space = self.envs.single_observation_space
         self.action_space = self.envs.single_action_space
         if not isinstance(self.action_space, gym.spaces.Discrete):

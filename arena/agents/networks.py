@@ -24,6 +24,18 @@ def book_q_network(input_shape=(80, 80, 4), n_actions=3, kernel_initializer="glo
     return Model(inp, Dense(n_actions, kernel_initializer=kernel_initializer)(x), name="book_q_network")
 
 
+def nature_q_network(input_shape=(84, 84, 4), n_actions=4):
+    """The Nature DQN network (Mnih et al. 2015) for 84x84x4 Atari frames: conv 32 8x8/4, conv 64
+    4x4/2, conv 64 3x3/1 (all 'valid', relu), dense 512 relu, dense n_actions: 1,686,180 parameters
+    for 4 actions."""
+    x = inp = Input(shape=input_shape)
+    x = L.Conv2D(32, 8, strides=4, activation="relu")(x)
+    x = L.Conv2D(64, 4, strides=2, activation="relu")(x)
+    x = L.Conv2D(64, 3, strides=1, activation="relu")(x)
+    x = Dense(512, activation="relu")(Flatten()(x))
+    return Model(inp, Dense(n_actions)(x), name="nature_q_network")
+
+
 def small_conv_q_network(input_shape, n_actions, filters=16, hidden=128):
     """A small convolutional Q-network for low-resolution frames."""
     x = inp = Input(shape=input_shape)
