@@ -1,6 +1,6 @@
-"""MinAtar Breakout: the compiled agent's learning curve over a wall-clock budget, against random play.
+"""MinAtar games: the compiled agent's learning curve over a wall-clock budget, against random play.
 
-    python benchmarks/bench_minatar.py [--minutes 10] [--seed 0]
+    python benchmarks/bench_minatar.py [--game MinAtar-Breakout] [--minutes 10] [--seed 0]
 
 Trains the ``arena train MinAtar-Breakout`` preset (:data:`arena.agents.presets.COMPILED_GYM_PRESETS`)
 and after each epoch of 100k steps prints the wall time (the first epoch includes compilation, also
@@ -22,9 +22,8 @@ import jax.numpy as jnp  # noqa: E402
 from arena.agents import CompiledDQN  # noqa: E402
 from arena.agents.presets import gym_preset  # noqa: E402
 from arena.callbacks import Callback  # noqa: E402
-from arena.envs import BreakoutJax  # noqa: E402
-
-GAME = "arena/MinAtar-Breakout-v0"
+from arena.envs.make import check_env_id  # noqa: E402
+from arena.envs.make_jax import make_jax_env  # noqa: E402
 
 
 def random_mean_return(env, games=1000, seed=0):
@@ -49,14 +48,17 @@ def random_mean_return(env, games=1000, seed=0):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--game", default="MinAtar-Breakout")
     p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     print(f"devices: {jax.devices()}")
-    print(f"random policy: mean return {random_mean_return(BreakoutJax(), seed=args.seed):.2f} over 1000 games")
-    preset = gym_preset(GAME, "jax")
+    game = check_env_id(args.game)
+    print(f"{game}: random policy: mean return {random_mean_return(make_jax_env(game), seed=args.seed):.2f} "
+          f"over 1000 games")
+    preset = gym_preset(game, "jax")
     start = time.perf_counter()
-    agent = CompiledDQN(GAME, q_network=preset["network"], seed=args.seed, **preset["options"])
+    agent = CompiledDQN(game, q_network=preset["network"], seed=args.seed, **preset["options"])
     print(f"{'wall s':>7} {'steps':>9} {'train return':>12} {'greedy return (100 games)':>26}")
     agent.learn(total_timesteps=preset["timesteps"], steps_per_epoch=preset["steps_per_epoch"], verbose=0,
                 eval_games=100, callbacks=[Curve(start, args.minutes * 60)])

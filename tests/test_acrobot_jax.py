@@ -41,3 +41,14 @@ def test_the_step_limit_truncates_and_step_resets():
     assert env.observation_space().shape == (6,) and env.action_space().n == 3
     with pytest.raises(ValueError, match="max_episode_steps"):
         AcrobotJax(max_episode_steps=0)
+
+
+def test_compiled_dqn_learns_acrobot():
+    """The `arena train Acrobot-v1` preset: greedy games reach the goal (random play never does in
+    500 steps; Gymnasium counts -100 as solved)."""
+    from arena.agents import CompiledDQN
+    from arena.agents.presets import gym_preset
+    preset = gym_preset("Acrobot-v1", "jax")
+    agent = CompiledDQN("Acrobot-v1", q_network=preset["network"], **preset["options"])
+    agent.learn(total_timesteps=preset["timesteps"], steps_per_epoch=preset["steps_per_epoch"], verbose=0)
+    assert float(agent.evaluate(50)["mean_return"][0]) > -150

@@ -6,30 +6,75 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from arena.envs.minatar_breakout import BreakoutJax
+from arena.envs.minatar import BreakoutJax, FreewayJax, SpaceInvadersJax
 
-FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "minatar", "breakout_games.npz")
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "minatar")
+
+
+def _replay(name, env, start, play):
+    """Replays the recorded games of ``name`` (one compiled scan a game): every step's observation,
+    reward and end must equal MinAtar's. ``start(games, g)`` gives a new game's state and
+    ``play(state, action, extra)`` one step (``extra``: the step's recorded random draws)."""
+    with np.load(os.path.join(FIXTURES, f"{name}_games.npz")) as data:
+        games = dict(data)  # (an NpzFile decompresses an array at every access)
+    extras = games["extra"] if "extra" in games else np.zeros(len(games["actions"]))
+
+    lengths = games["lengths"]
+    game = np.repeat(np.arange(len(lengths)), lengths)
+    first = np.zeros(len(game), bool)
+    first[np.cumsum(lengths) - lengths] = True
+    starts = jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *[start(games, g) for g in range(len(lengths))])
+
+    @jax.jit
+    def run(actions, extra, game, first):
+        def body(state, inputs):
+            action, extra, g, new = inputs
+            fresh = jax.tree_util.tree_map(lambda leaf: leaf[g], starts)
+            state = jax.tree_util.tree_map(lambda a, b: jnp.where(new, a, b), fresh, state)
+            state, reward, over = play(state, action, extra)
+            return state, (env.observation(state), reward, over)
+        init = jax.tree_util.tree_map(lambda leaf: leaf[0], starts)
+        return jax.lax.scan(body, init, (actions, extra, game, first))[1]
+    obs, rewards, over = (np.asarray(a) for a in run(games["actions"], extras, game, first))
+    for t in range(len(game)):  # step by step, for a message that says where
+        np.testing.assert_array_equal(obs[t], games["states"][t], err_msg=f"{name} game {game[t]}, step {t}")
+    np.testing.assert_array_equal(rewards, games["rewards"])
+    np.testing.assert_array_equal(over, games["terminals"])
+    return games
 
 
 def test_breakout_replays_minatar_games_frame_for_frame():
-    games = np.load(FIXTURE)
     env = BreakoutJax(sticky_action_prob=0.0)
-    params = env.default_params
-    step = jax.jit(env.step_env)
-    key = jax.random.key(0)
-    t = 0
-    rebuilt = 0
-    for g, length in enumerate(games["lengths"]):
-        obs, state = env.start(bool(games["starts"][g]))
-        for _ in range(length):
-            before = int(state.bricks.sum())
-            obs, state, reward, done, _ = step(key, state, int(games["actions"][t]), params)
-            np.testing.assert_array_equal(np.asarray(obs), games["states"][t], err_msg=f"game {g}, step {t}")
-            assert float(reward) == games["rewards"][t], (g, t)
-            assert bool(done) == games["terminals"][t], (g, t)
-            rebuilt += int(state.bricks.sum()) > before
-            t += 1
-    assert t == len(games["actions"]) and rebuilt >= 2  # the recordings clear and rebuild the wall
+    games = _replay("breakout", env, lambda games, g: env.start(bool(games["starts"][g]))[1],
+                    lambda state, action, _: env.play(jax.random.key(0), state, action))
+    bricks = games["states"][..., 3].sum(axis=(1, 2))
+    assert (np.diff(bricks) > 0).sum() >= 2  # the recordings clear and rebuild the wall
+
+
+def test_space_invaders_replays_minatar_games_frame_for_frame():
+    env = SpaceInvadersJax(sticky_action_prob=0.0)
+    games = _replay("space_invaders", env, lambda games, g: env.reset(jax.random.key(0))[1],
+                    lambda state, action, _: env.play(jax.random.key(0), state, action))
+    assert games["rewards"].sum() > 100 and (games["states"][..., 4].any() & games["states"][..., 5].any())
+
+
+def test_freeway_replays_minatar_games_frame_for_frame():
+    """Freeway draws new car speeds at each crossing: the replay gives the recorded ones."""
+    env = FreewayJax(sticky_action_prob=0.0)
+    games = _replay("freeway", env, lambda games, g: env.start(games["starts"][g]), env.play_with)
+    assert games["rewards"].sum() > 20 and len(np.unique(games["extra"], axis=0)) > 10
+
+
+def test_space_invaders_clears_a_wave_and_speeds_up():
+    """The last alien shot: a new wave at the top, marching one step more often (hand-built state)."""
+    env = SpaceInvadersJax(sticky_action_prob=0.0)
+    _, state = env.reset(jax.random.key(0))
+    alien = jnp.zeros((10, 10), bool).at[5, 3].set(True)
+    state = state._replace(aliens=alien, bullets=jnp.zeros((10, 10), bool).at[6, 3].set(True), move_timer=3)
+    state, reward, over = env.play(jax.random.key(0), state, 0)
+    assert float(reward) == 1 and not bool(over)
+    np.testing.assert_array_equal(np.asarray(state.aliens), np.asarray(jnp.zeros((10, 10), bool).at[0:4, 2:8].set(True)))
+    assert int(state.move_interval) == 11 and int(state.ramp) == 1 and not bool(state.bullets.any())
 
 
 def test_breakout_start_sticky_actions_and_time_limit():
@@ -53,7 +98,7 @@ def test_breakout_start_sticky_actions_and_time_limit():
     key = jax.random.key(3)
     for i in range(5):
         obs, state, reward, done, info = env.step(key, state, 0, env.default_params)
-    assert bool(done) and not bool(info["lost_ball"]) and int(state.steps) == 0
+    assert bool(done) and bool(info["truncated"]) and not bool(info["game_over"]) and int(state.steps) == 0
 
 
 @pytest.mark.parametrize("bad", [{"sticky_action_prob": 1.0}, {"sticky_action_prob": -0.1}, {"max_episode_steps": 0}])
@@ -112,3 +157,14 @@ def test_cli_trains_evaluates_and_records_minatar(tmp_path, capsys):
     gif = str(tmp_path / "breakout.gif")
     assert main(["watch", "MinAtar-Breakout", "--model", out, "--record", gif, "--games", "1"]) == 0
     assert imageio.mimread(gif)[0].shape[:2] == (240, 240)
+
+
+@pytest.mark.parametrize("game", ["MinAtar-SpaceInvaders", "Freeway-MinAtar"])
+def test_every_minatar_game_is_a_gymnasium_env(game):
+    from gymnasium.utils.env_checker import check_env
+
+    from arena.envs.make import make_env
+    env = make_env(game, render_mode="rgb_array")
+    check_env(env.unwrapped, skip_render_check=True)
+    obs, _ = env.reset(seed=0)
+    assert obs.dtype == bool and obs.shape == env.observation_space.shape and env.render().shape == (240, 240, 3)

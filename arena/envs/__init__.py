@@ -1,6 +1,7 @@
 """Arena's environments: Gymnasium's (importing this package registers ``arena/Catch-v0`` and
-``arena/MinAtar-Breakout-v0``) and JAX versions behind gymnax's interface (:class:`CatchJax`,
-:class:`CartPoleJax`, :class:`AcrobotJax`, :class:`BreakoutJax`)."""
+MinAtar's ``arena/MinAtar-Breakout-v0``, ``-SpaceInvaders-v0``, ``-Freeway-v0``) and JAX versions
+behind gymnax's interface (:class:`CatchJax`, :class:`CartPoleJax`, :class:`AcrobotJax`, the
+MinAtar games)."""
 
 from gymnasium.envs.registration import register, registry
 
@@ -10,12 +11,15 @@ from arena.envs.catch import CatchEnv
 from arena.envs.catch_jax import CatchJax
 from arena.envs.jax_env import JaxEnv
 from arena.envs.jax_gym import GymnasiumFromJax
-from arena.envs.minatar_breakout import BreakoutJax
+from arena.envs.minatar import GAMES as MINATAR_GAMES
+from arena.envs.minatar import BreakoutJax, FreewayJax, SpaceInvadersJax
 
 # idempotent: safe on re-import / reload
 if "arena/Catch-v0" not in registry:
     register(id="arena/Catch-v0", entry_point="arena.envs.catch:CatchEnv")
-if "arena/MinAtar-Breakout-v0" not in registry:
-    register(id="arena/MinAtar-Breakout-v0", entry_point="arena.envs.minatar_breakout:breakout_gymnasium")
+for _id, _game in MINATAR_GAMES.items():
+    if _id not in registry:
+        register(id=_id, entry_point=_game.gymnasium)
 
-__all__ = ["AcrobotJax", "BreakoutJax", "CartPoleJax", "CatchEnv", "CatchJax", "GymnasiumFromJax", "JaxEnv"]
+__all__ = ["AcrobotJax", "BreakoutJax", "CartPoleJax", "CatchEnv", "CatchJax", "FreewayJax", "GymnasiumFromJax",
+           "JaxEnv", "SpaceInvadersJax"]

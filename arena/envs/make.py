@@ -14,9 +14,9 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
 from arena.envs.atari import is_atari, make_atari
+from arena.envs.minatar import ALIASES as MINATAR_ALIASES
 
-ALIASES = {"catch": "arena/Catch-v0",
-           "minatar-breakout": "arena/MinAtar-Breakout-v0", "breakout-minatar": "arena/MinAtar-Breakout-v0"}
+ALIASES = {"catch": "arena/Catch-v0", **MINATAR_ALIASES}
 _MAKE_OPTIONS = ("max_episode_steps", "disable_env_checker")  # gym.make's own keyword options
 MAX_ENV_ID_LENGTH = 200
 MAX_ENVS = 1024

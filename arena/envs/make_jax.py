@@ -9,10 +9,9 @@ from arena.envs.acrobot_jax import AcrobotJax
 from arena.envs.cartpole_jax import CartPoleJax
 from arena.envs.catch_jax import CatchJax
 from arena.envs.make import check_env_id, check_env_kwargs
-from arena.envs.minatar_breakout import BreakoutJax
+from arena.envs.minatar import GAMES as MINATAR_GAMES
 
-JAX_ENVS = {"arena/Catch-v0": CatchJax, "CartPole-v1": CartPoleJax, "Acrobot-v1": AcrobotJax,
-            "arena/MinAtar-Breakout-v0": BreakoutJax}
+JAX_ENVS = {"arena/Catch-v0": CatchJax, "CartPole-v1": CartPoleJax, "Acrobot-v1": AcrobotJax, **MINATAR_GAMES}
 
 
 def has_jax_env(env_id) -> bool:

@@ -1,0 +1,60 @@
+"""Where a host DQN step's time goes: acting, the environments, storing, sampling, learning, and
+everything else (the loop, bookkeeping).
+
+    python benchmarks/profile_host_step.py [--repo PATH] [--preset default] [--games 300]
+
+Trains the host agent (``arena train catch --backend gymnasium``) on the catch preset and times
+each part of every vector step with wrappers around the agent's own functions (a compiled call is
+waited for, so its time is its own). ``--repo`` profiles another checkout of Arena (for a before /
+after comparison of two commits with this same script). Prints milliseconds per vector step.
+"""
+import argparse
+import os
+import sys
+import time
+from collections import defaultdict
+
+p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+p.add_argument("--repo", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+p.add_argument("--preset", default="default")
+p.add_argument("--games", type=int, default=300)
+p.add_argument("--warmup", type=int, default=100, help="games played (and compiled) before timing")
+args = p.parse_args()
+sys.path.insert(0, os.path.abspath(args.repo))
+
+import jax  # noqa: E402
+
+from arena.agents import DQN  # noqa: E402
+from arena.agents.presets import PRESETS  # noqa: E402
+
+TIMES = defaultdict(float)
+
+
+def timed(name, fn):
+    def wrapper(*a, **k):
+        start = time.perf_counter()
+        out = jax.block_until_ready(fn(*a, **k))
+        TIMES[name] += time.perf_counter() - start
+        return out
+    return wrapper
+
+
+preset = PRESETS[args.preset]
+agent = DQN("catch", q_network=preset["network"], env_kwargs=preset["env_kwargs"], **preset["options"])
+agent.learn(total_games=args.warmup, games_per_epoch=args.warmup, verbose=0)  # compiles, fills the buffer
+agent._fns = dict(agent._fns, act=timed("act", agent._fns["act"]), learn=timed("learn", agent._fns["learn"]))
+agent.envs.step = timed("envs", agent.envs.step)
+agent.replay.add = timed("store", agent.replay.add)
+agent.replay.sample = timed("sample", agent.replay.sample)
+steps_before = agent.global_step
+start = time.perf_counter()
+agent.learn(total_games=args.warmup + args.games, games_per_epoch=args.games, verbose=0)
+total = time.perf_counter() - start
+calls = (agent.global_step - steps_before) // agent.config.n_envs
+print(f"repo {args.repo}; preset {args.preset}: {agent.config.n_envs} envs, {agent.config.gradient_steps} "
+      f"updates of {agent.config.batch_size} per step; {calls} vector steps, {total:.1f} s")
+other = total - sum(TIMES.values())
+for name in ("act", "envs", "store", "sample", "learn"):
+    print(f"  {name:7s} {1000 * TIMES[name] / calls:7.3f} ms / step ({100 * TIMES[name] / total:4.1f} %)")
+print(f"  {'other':7s} {1000 * other / calls:7.3f} ms / step ({100 * other / total:4.1f} %)")
+print(f"  {'total':7s} {1000 * total / calls:7.3f} ms / step")
