@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from arena.envs.minatar import BreakoutJax, FreewayJax, SpaceInvadersJax
+from arena.envs.minatar import AsterixJax, BreakoutJax, FreewayJax, SpaceInvadersJax
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "minatar")
 
@@ -63,6 +63,31 @@ def test_freeway_replays_minatar_games_frame_for_frame():
     env = FreewayJax(sticky_action_prob=0.0)
     games = _replay("freeway", env, lambda games, g: env.start(games["starts"][g]), env.play_with)
     assert games["rewards"].sum() > 20 and len(np.unique(games["extra"], axis=0)) > 10
+
+
+def test_asterix_replays_minatar_games_frame_for_frame():
+    """Asterix draws what enters (side, gold, lane): the replay gives the recorded draws."""
+    env = AsterixJax(sticky_action_prob=0.0)
+    games = _replay("asterix", env, lambda games, g: env.reset(jax.random.key(0))[1],
+                    lambda state, action, spawn: env.play_with(state, action, (spawn[0] == 1, spawn[1] == 1, spawn[2])))
+    assert games["rewards"].sum() > 10 and games["lengths"].max() > 200  # gold picked up; the speeds ramped
+
+
+def test_random_draws_follow_minatar():
+    """Asterix's spawns: a free lane only, from either side evenly, gold one time in three; Freeway's
+    speeds: 1-5 steps per move, either direction."""
+    env = AsterixJax(sticky_action_prob=0.0)
+    state = env.reset(jax.random.key(0))[1]._replace(spawn_timer=jnp.int32(0), alive=jnp.arange(8) < 6)
+    new = jax.vmap(lambda k: env.play(k, state, 0)[0])(jax.random.split(jax.random.key(1), 3000))
+    entered = new.alive[:, 6:]
+    assert bool((entered.sum(axis=1) == 1).all()) and abs(float(entered[:, 0].mean()) - 0.5) < 0.05
+    lane = jnp.argmax(entered, axis=1) + 6
+    gold = new.ent_gold[jnp.arange(3000), lane]
+    from_left = new.ent_right[jnp.arange(3000), lane]
+    assert abs(float(gold.mean()) - 1 / 3) < 0.04 and abs(float(from_left.mean()) - 0.5) < 0.04
+    from arena.envs.minatar.freeway import random_speeds
+    speeds = np.asarray(jax.vmap(random_speeds)(jax.random.split(jax.random.key(2), 500)))
+    assert set(np.abs(speeds).ravel()) == {1, 2, 3, 4, 5} and abs((speeds > 0).mean() - 0.5) < 0.05
 
 
 def test_space_invaders_clears_a_wave_and_speeds_up():
@@ -159,7 +184,7 @@ def test_cli_trains_evaluates_and_records_minatar(tmp_path, capsys):
     assert imageio.mimread(gif)[0].shape[:2] == (240, 240)
 
 
-@pytest.mark.parametrize("game", ["MinAtar-SpaceInvaders", "Freeway-MinAtar"])
+@pytest.mark.parametrize("game", ["MinAtar-SpaceInvaders", "Freeway-MinAtar", "Asterix-MinAtar"])
 def test_every_minatar_game_is_a_gymnasium_env(game):
     from gymnasium.utils.env_checker import check_env
 

@@ -1,5 +1,5 @@
 """Arena's environments: Gymnasium's (importing this package registers ``arena/Catch-v0`` and
-MinAtar's ``arena/MinAtar-Breakout-v0``, ``-SpaceInvaders-v0``, ``-Freeway-v0``) and JAX versions
+MinAtar's ``arena/MinAtar-Breakout-v0``, ``-SpaceInvaders-v0``, ``-Freeway-v0``, ``-Asterix-v0``) and JAX versions
 behind gymnax's interface (:class:`CatchJax`, :class:`CartPoleJax`, :class:`AcrobotJax`, the
 MinAtar games)."""
 
@@ -12,7 +12,7 @@ from arena.envs.catch_jax import CatchJax
 from arena.envs.jax_env import JaxEnv
 from arena.envs.jax_gym import GymnasiumFromJax
 from arena.envs.minatar import GAMES as MINATAR_GAMES
-from arena.envs.minatar import BreakoutJax, FreewayJax, SpaceInvadersJax
+from arena.envs.minatar import AsterixJax, BreakoutJax, FreewayJax, SpaceInvadersJax
 
 # idempotent: safe on re-import / reload
 if "arena/Catch-v0" not in registry:
@@ -21,5 +21,5 @@ for _id, _game in MINATAR_GAMES.items():
     if _id not in registry:
         register(id=_id, entry_point=_game.gymnasium)
 
-__all__ = ["AcrobotJax", "BreakoutJax", "CartPoleJax", "CatchEnv", "CatchJax", "FreewayJax", "GymnasiumFromJax",
+__all__ = ["AcrobotJax", "AsterixJax", "BreakoutJax", "CartPoleJax", "CatchEnv", "CatchJax", "FreewayJax", "GymnasiumFromJax",
            "JaxEnv", "SpaceInvadersJax"]
