@@ -1,11 +1,13 @@
 """MinAtar games: the compiled agent's learning curve over a wall-clock budget, against random play.
 
     python benchmarks/bench_minatar.py [--game MinAtar-Breakout] [--minutes 10] [--seed 0]
+                                       [--timesteps N] [--n-steps K] [--prioritized ALPHA]
 
 Trains the ``arena train MinAtar-Breakout`` preset (:data:`arena.agents.presets.COMPILED_GYM_PRESETS`)
 and after each epoch of 100k steps prints the wall time (the first epoch includes compilation, also
 printed apart), steps, the training games' mean return, and 100 greedy games' mean return played
-on the device; it stops at the end of the first epoch past the budget. A uniformly random policy's mean return
+on the device; it stops at the end of the first epoch past the budget. ``--n-steps`` and
+``--prioritized`` change the preset's n-step returns and prioritized replay (for ablations). A uniformly random policy's mean return
 over 1,000 games is the baseline. For the literature's figures, see the closing note of issue 12
 (MinAtar's DQN: Young & Tian 2019, arXiv:1903.03176).
 """
@@ -51,6 +53,9 @@ def main():
     p.add_argument("--game", default="MinAtar-Breakout")
     p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--timesteps", type=int, help="the run's budget (default: the preset's)")
+    p.add_argument("--n-steps", type=int, help="n-step returns (default: the preset's)")
+    p.add_argument("--prioritized", type=float, default=0.0, help="prioritized replay's alpha (0: uniform)")
     args = p.parse_args()
     print(f"devices: {jax.devices()}")
     game = check_env_id(args.game)
@@ -58,9 +63,13 @@ def main():
           f"over 1000 games")
     preset = gym_preset(game, "jax")
     start = time.perf_counter()
-    agent = CompiledDQN(game, q_network=preset["network"], seed=args.seed, **preset["options"])
+    options = dict(preset["options"], seed=args.seed, prioritized_replay_alpha=args.prioritized)
+    if args.n_steps:
+        options["n_steps"] = args.n_steps
+    print(f"n_steps {options['n_steps']}, prioritized replay alpha {args.prioritized}")
+    agent = CompiledDQN(game, q_network=preset["network"], **options)
     print(f"{'wall s':>7} {'steps':>9} {'train return':>12} {'greedy return (100 games)':>26}")
-    agent.learn(total_timesteps=preset["timesteps"], steps_per_epoch=preset["steps_per_epoch"], verbose=0,
+    agent.learn(total_timesteps=args.timesteps or preset["timesteps"], steps_per_epoch=preset["steps_per_epoch"], verbose=0,
                 eval_games=100, callbacks=[Curve(start, args.minutes * 60)])
     print(f"done: {agent.global_step} steps in {time.perf_counter() - start:.0f} s")
 

@@ -10,6 +10,8 @@ a life also ends an episode (the game itself goes on from there) and rewards are
 
 ale-py is optional: ``pip install 'arena[atari]'``.
 """
+import functools
+
 import gymnasium as gym
 import numpy as np
 from gymnasium.wrappers import AtariPreprocessing, ClipReward, FrameStackObservation, TransformObservation
@@ -17,6 +19,7 @@ from gymnasium.wrappers import AtariPreprocessing, ClipReward, FrameStackObserva
 FRAME_SIZE, FRAME_SKIP, FRAME_STACK, NOOP_MAX = 84, 4, 4, 30
 
 
+@functools.cache
 def register_ale() -> bool:
     """Register ale-py's ids with Gymnasium if ale-py is installed (Gymnasium 1.x no longer loads
     plugins by itself). Returns whether it is installed."""

@@ -13,7 +13,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
-from arena.envs.atari import is_atari, make_atari
+from arena.envs.atari import is_atari, make_atari, register_ale
 from arena.envs.minatar import ALIASES as MINATAR_ALIASES
 
 ALIASES = {"catch": "arena/Catch-v0", **MINATAR_ALIASES}
@@ -29,21 +29,14 @@ def resolve_id(env_id):
 def _registry():
     import arena.envs  # noqa: F401  (registers arena/Catch-v0)
     from gymnasium.envs.registration import registry
-    global _ale_checked
-    if not _ale_checked:  # ale-py's ids, when it is installed
-        from arena.envs.atari import register_ale
-        register_ale()
-        _ale_checked = True
+    register_ale()  # ale-py's ids, when it is installed (once)
     return registry
-
-
-_ale_checked = False
 
 
 def check_env_id(env_id, where=""):
     """The registered Gymnasium id for ``env_id`` ('catch', 'arena/Catch-v0', 'CartPole-v1', ...), or a
-    ValueError. Never imports anything: ids naming a module (``module:Env-v0``) are refused, and only
-    ids already in Gymnasium's registry are accepted. ``where`` (e.g. a file name) prefixes messages."""
+    ValueError. Never imports a module an id names: ids of the form ``module:Env-v0`` are refused, and
+    only ids already in Gymnasium's registry (Arena's, Gymnasium's, ale-py's) are accepted. ``where`` (e.g. a file name) prefixes messages."""
     prefix = f"{where}: " if where else ""
     if not isinstance(env_id, str) or not env_id.strip():
         raise ValueError(f"{prefix}the game or environment id must be a non-empty string; got {env_id!r}")
