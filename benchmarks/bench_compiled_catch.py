@@ -45,7 +45,7 @@ def jax_env_rate(env, n_envs, steps):
             state, total = carry
             ka, ks = jax.random.split(key)
             actions = jax.random.randint(ka, (n_envs,), 0, 3)
-            obs, state, reward, done, _ = jax.vmap(env.step, (0, 0, 0, None))(jax.random.split(ks, n_envs), state,
+            obs, state, reward, done, _, _ = jax.vmap(env.step, (0, 0, 0, None))(jax.random.split(ks, n_envs), state,
                                                                                actions, params)
             return (state, total + reward.sum() + obs.reshape(n_envs, -1)[:, 0].sum()), None
         return jax.lax.scan(step, (state, 0.0), jax.random.split(key, steps))[0][1]

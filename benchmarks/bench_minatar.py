@@ -42,6 +42,7 @@ def random_mean_return(env, games=1000, seed=0):
             actions = jax.random.randint(ka, (games,), 0, env.num_actions)
             _, state, r, d, _ = jax.vmap(env.step_env, (0, 0, 0, None))(jax.random.split(ks, games), state,
                                                                          actions, params)
+            d = d | jax.vmap(env.is_truncated, (0, None))(state, params)
             return state, done | d, total + jnp.where(done, 0.0, r), key
         out = jax.lax.while_loop(lambda c: (~c[1]).any(), body, (state, jnp.zeros(games, bool), jnp.zeros(games), key))
         return out[2].mean()

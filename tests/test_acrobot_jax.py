@@ -35,9 +35,9 @@ def test_the_step_limit_truncates_and_step_resets():
     env = AcrobotJax(max_episode_steps=3)
     obs, state = env.start(0.0, 0.0, 0.0, 0.0)
     for t in range(3):
-        obs, state, reward, done, info = env.step(jax.random.key(t), state, 1, env.default_params)
+        obs, state, reward, terminated, truncated, info = env.step(jax.random.key(t), state, 1, env.default_params)
         assert float(reward) == -1.0
-    assert bool(done) and bool(info["truncated"]) and int(state.steps) == 0
+    assert bool(truncated) and not bool(terminated) and int(state.steps) == 0
     assert env.observation_space().shape == (6,) and env.action_space().n == 3
     with pytest.raises(ValueError, match="max_episode_steps"):
         AcrobotJax(max_episode_steps=0)

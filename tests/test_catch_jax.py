@@ -57,7 +57,7 @@ def test_step_resets_a_finished_game_and_vmaps_over_many_games():
         state = carry
         keys = jax.random.split(key, 256)
         actions = jax.random.randint(key, (256,), 0, 3)
-        obs, state, reward, done, info = jax.vmap(env.step)(keys, state, actions)
+        obs, state, reward, done, truncated, info = jax.vmap(env.step)(keys, state, actions)
         return state, (reward, done, state.steps, info["win"])
     _, (reward, done, steps, win) = jax.lax.scan(play, state, jax.random.split(jax.random.PRNGKey(1), 64))
     done, reward, steps, win = map(np.asarray, (done, reward, steps, win))

@@ -22,7 +22,7 @@ def _play(env, n_envs, steps, seed=0):
         ks = jax.random.split(ks, n_envs)
         # the raw step gives the true next observation; the auto-resetting one what is acted on next
         true_next = jax.vmap(env.step_env, (0, 0, 0, None))(ks, state, actions, env.default_params)[0]
-        nxt, state, rewards, dones, _ = jax.vmap(env.step, (0, 0, 0, None))(ks, state, actions, env.default_params)
+        nxt, state, rewards, dones, _, _ = jax.vmap(env.step, (0, 0, 0, None))(ks, state, actions, env.default_params)
         out.append((obs, actions, rewards, dones, true_next))
         obs = nxt
     return out

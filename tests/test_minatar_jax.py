@@ -122,8 +122,8 @@ def test_breakout_start_sticky_actions_and_time_limit():
     # the time limit ends a game; step() then starts a new one
     key = jax.random.key(3)
     for i in range(5):
-        obs, state, reward, done, info = env.step(key, state, 0, env.default_params)
-    assert bool(done) and bool(info["truncated"]) and not bool(info["game_over"]) and int(state.steps) == 0
+        obs, state, reward, terminated, truncated, info = env.step(key, state, 0, env.default_params)
+    assert bool(truncated) and not bool(terminated) and int(state.steps) == 0
 
 
 @pytest.mark.parametrize("bad", [{"sticky_action_prob": 1.0}, {"sticky_action_prob": -0.1}, {"max_episode_steps": 0}])

@@ -204,8 +204,11 @@ class CompiledDQN:
             played = calls * n
             eps = jnp.where(played < cfg.learning_starts, 1.0, epsilon_at(played / budget, cfg))
             actions = fns["act"](run.agent.params, run.agent.state, run.obs, k_act, eps)
-            obs, env_state, rewards, dones, _ = jax.vmap(env.step, (0, 0, 0, None))(
+            # a game cut by a time limit counts as ended: the buffer's next slot is the new game's
+            # first observation, so a cut game's last one (to bootstrap from) is not kept
+            obs, env_state, rewards, terminated, truncated, _ = jax.vmap(env.step, (0, 0, 0, None))(
                 jax.random.split(k_env, n), run.env_state, actions, params)
+            dones = terminated | truncated
             buf = replay.add(run.replay, run.obs, actions, rewards, dones)
             returns = run.ep_return + rewards
             finished = dones.sum().astype(jnp.int32)

@@ -3,6 +3,7 @@ import numpy as np
 
 from arena import checks
 from arena.agents.networks import check_q_network, greedy_policy
+from arena.envs.jax_env import game_over
 from arena.envs.make import make_env
 
 
@@ -58,8 +59,9 @@ def greedy_games_jax(q, env, env_params, games, key, max_steps=100_000):
         obs, state, done, ret, won, t, key = c
         key, k = jax.random.split(key)
         actions = jnp.argmax(q(obs), axis=-1)
-        obs, state, r, d, _ = jax.vmap(env.step_env, (0, 0, 0, None))(jax.random.split(k, games), state, actions,
-                                                                     env_params)
+        obs, state, r, term, _ = jax.vmap(env.step_env, (0, 0, 0, None))(jax.random.split(k, games), state, actions,
+                                                                        env_params)
+        d = jax.vmap(lambda s, t: game_over(env, s, t, env_params))(state, term)
         live = ~done
         return obs, state, done | d, ret + jnp.where(live, r, 0.0), won | (live & d & (r >= win_reward)), t + 1, key
     init = (obs, state, jnp.zeros(games, bool), jnp.zeros(games), jnp.zeros(games, bool), 0, key)

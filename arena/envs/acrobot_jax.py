@@ -95,9 +95,10 @@ class AcrobotJax(JaxEnv):
         state = AcrobotState(_wrap(s[0]), _wrap(s[1]), jnp.clip(s[2], -MAX_VEL_1, MAX_VEL_1),
                              jnp.clip(s[3], -MAX_VEL_2, MAX_VEL_2), state.steps + 1)
         up = -jnp.cos(state.theta1) - jnp.cos(state.theta2 + state.theta1) > 1.0
-        truncated = ~up & (state.steps >= params.max_steps)
-        reward = jnp.where(up, 0.0, -1.0).astype(jnp.float32)
-        return self.observation(state), state, reward, up | truncated, {"truncated": truncated}
+        return self.observation(state), state, jnp.where(up, 0.0, -1.0).astype(jnp.float32), up, {}
+
+    def is_truncated(self, state: AcrobotState, params: AcrobotParams):
+        return state.steps >= params.max_steps
 
     def observation(self, state: AcrobotState):
         t1, t2 = state.theta1, state.theta2

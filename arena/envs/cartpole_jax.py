@@ -3,8 +3,7 @@
 The physics, constants, starts and end conditions are Gymnasium's ``CartPoleEnv`` (Euler
 integration, +1 per step including the last, 500 steps at most), computed in float32 where
 Gymnasium uses float64: a test drives both from the same state with the same actions and compares
-every observation. The 500-step limit ends a game like a fall does (``done``), as gymnax's
-CartPole reports it.
+every observation. A fall ends a game (``terminated``); the 500-step limit cuts it (``truncated``).
 
 Why not gymnax itself: gymnax 1.0.1 pins ``gymnasium<1.4`` (Arena uses 1.4), and importing it loads
 flax (with orbax-checkpoint and tensorstore), seaborn (with pandas), matplotlib and six, for a
@@ -77,8 +76,10 @@ class CartPoleJax(JaxEnv):
         state = CartPoleState(state.x + TAU * state.x_dot, state.x_dot + TAU * x_acc,
                               state.theta + TAU * state.theta_dot, state.theta_dot + TAU * theta_acc, state.steps + 1)
         fell = (jnp.abs(state.x) > X_LIMIT) | (jnp.abs(state.theta) > THETA_LIMIT)
-        done = fell | (state.steps >= params.max_steps)
-        return self.observation(state), state, jnp.float32(1.0), done, {"fell": fell}
+        return self.observation(state), state, jnp.float32(1.0), fell, {}
+
+    def is_truncated(self, state: CartPoleState, params: CartPoleParams):
+        return state.steps >= params.max_steps
 
     def observation(self, state: CartPoleState):
         return jnp.stack([state.x, state.x_dot, state.theta, state.theta_dot]).astype(jnp.float32)

@@ -8,7 +8,7 @@ behind gymnax's environment interface: pure functions of an explicit state and a
     env = CatchJax(obs_type="pixels", frame_size=80, frame_stack=4)
     params = env.default_params
     obs, state = env.reset(key, params)
-    obs, state, reward, done, info = env.step(key, state, action, params)   # resets itself when done
+    obs, state, reward, terminated, truncated, info = env.step(key, state, action, params)  # resets itself
 
 ``step`` resets a finished game at once (:class:`arena.envs.jax_env.JaxEnv`); ``info`` holds
 ``ball_x``, ``ball_y``, ``paddle_x`` and ``win`` of the step that ended the old one. ``step_env`` and ``reset_env`` are the raw

@@ -14,8 +14,7 @@ import numpy as np
 class GymnasiumFromJax(gym.Env):
     """``jax_env`` (a :class:`arena.envs.jax_env.JaxEnv`) behind Gymnasium's ``reset``/``step``/``render``.
 
-    ``info['truncated']`` from the game's step (a time limit) becomes ``truncated``; any other end
-    is ``terminated``. Rendering needs the game's ``render_rgb(state)``."""
+    Rendering needs the game's ``render_rgb(state)``."""
 
     metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 10}
 
@@ -27,6 +26,7 @@ class GymnasiumFromJax(gym.Env):
         self.observation_space = jax_env.observation_space(self.params)
         self.action_space = jax_env.action_space(self.params)
         self._reset, self._step = jax.jit(jax_env.reset_env), jax.jit(jax_env.step_env)
+        self._truncated = jax.jit(jax_env.is_truncated)
         self._key = jax.random.key(0)
         self._state = None
         self._window = None
@@ -47,11 +47,12 @@ class GymnasiumFromJax(gym.Env):
         if not self.action_space.contains(int(action)):
             raise ValueError(f"{self.jax_env.name}: action {action!r} is not in {self.action_space}")
         self._key, key = jax.random.split(self._key)
-        obs, self._state, reward, done, info = self._step(key, self._state, int(action), self.params)
-        truncated = bool(info.get("truncated", False))
+        obs, self._state, reward, terminated, _ = self._step(key, self._state, int(action), self.params)
+        terminated = bool(terminated)
+        truncated = not terminated and bool(self._truncated(self._state, self.params))
         if self.render_mode == "human":
             self.render()
-        return np.asarray(obs), float(reward), bool(done) and not truncated, truncated, {}
+        return np.asarray(obs), float(reward), terminated, truncated, {}
 
     def render(self):
         if self._state is None:

@@ -3,7 +3,7 @@
 Every game plays on a 10x10 grid and shows it as 10x10xC booleans, one channel per kind of object.
 As in gymnax's MinAtar games the agent gets each game's minimal action set, and with probability
 ``sticky_action_prob`` (MinAtar's default 0.1) the previous action repeats instead; games longer
-than ``max_episode_steps`` are cut there (``info['truncated']``). A game writes ``new_game(key)``,
+than ``max_episode_steps`` are cut there (``truncated``). A game writes ``new_game(key)``,
 ``play(key, state, action) -> (state, reward, game_over)`` and ``observation(state)``; its state
 is a NamedTuple with ``last_action`` and ``steps`` fields.
 
@@ -68,9 +68,10 @@ class MinAtarJax(JaxEnv):
         action = jnp.where(jax.random.uniform(key_sticky) < params.sticky_action_prob, state.last_action, action)
         state, reward, over = self.play(key_game, state, action)
         state = state._replace(last_action=action, steps=state.steps + 1)
-        truncated = ~over & (state.steps >= params.max_steps)
-        info = {"game_over": over, "truncated": truncated}
-        return self.observation(state), state, jnp.asarray(reward, jnp.float32), over | truncated, info
+        return self.observation(state), state, jnp.asarray(reward, jnp.float32), over, {}
+
+    def is_truncated(self, state, params: MinAtarParams):
+        return state.steps >= params.max_steps
 
     def new_game(self, key):
         raise NotImplementedError
