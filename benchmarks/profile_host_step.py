@@ -1,9 +1,10 @@
 """Where a host DQN step's time goes: acting, the environments, storing, sampling, learning, and
 everything else (the loop, bookkeeping).
 
-    python benchmarks/profile_host_step.py [--repo PATH] [--preset default] [--games 300]
+    python benchmarks/profile_host_step.py [--repo PATH] [--preset default] [--games 300] [--cartpole]
 
-Trains the host agent (``arena train catch --backend gymnasium``) on the catch preset and times
+Trains the host agent (``arena train catch --backend gymnasium``) on a catch preset (or, with
+``--cartpole``, Gymnasium's CartPole-v1 with its preset: 128 updates every 256 steps) and times
 each part of every vector step with wrappers around the agent's own functions (a compiled call is
 waited for, so its time is its own). ``--repo`` profiles another checkout of Arena (for a before /
 after comparison of two commits with this same script). Prints milliseconds per vector step.
@@ -19,13 +20,14 @@ p.add_argument("--repo", default=os.path.dirname(os.path.dirname(os.path.abspath
 p.add_argument("--preset", default="default")
 p.add_argument("--games", type=int, default=300)
 p.add_argument("--warmup", type=int, default=100, help="games played (and compiled) before timing")
+p.add_argument("--cartpole", action="store_true", help="CartPole-v1 (budgets: 100 steps per 'game')")
 args = p.parse_args()
 sys.path.insert(0, os.path.abspath(args.repo))
 
 import jax  # noqa: E402
 
 from arena.agents import DQN  # noqa: E402
-from arena.agents.presets import PRESETS  # noqa: E402
+from arena.agents.presets import GYM_PRESETS, PRESETS  # noqa: E402
 
 TIMES = defaultdict(float)
 
@@ -39,19 +41,32 @@ def timed(name, fn):
     return wrapper
 
 
-preset = PRESETS[args.preset]
-agent = DQN("catch", q_network=preset["network"], env_kwargs=preset["env_kwargs"], **preset["options"])
-agent.learn(total_games=args.warmup, games_per_epoch=args.warmup, verbose=0)  # compiles, fills the buffer
+if args.cartpole:
+    preset = GYM_PRESETS["CartPole-v1"]
+    agent = DQN("CartPole-v1", q_network=preset["network"], **preset["options"])
+else:
+    preset = PRESETS[args.preset]
+    agent = DQN("catch", q_network=preset["network"], env_kwargs=preset["env_kwargs"], **preset["options"])
+
+
+def learn(games):
+    if args.cartpole:
+        agent.learn(total_timesteps=100 * games, steps_per_epoch=100 * games, verbose=0)
+    else:
+        agent.learn(total_games=games, games_per_epoch=games, verbose=0)
+
+
+learn(args.warmup)  # compiles, fills the buffer
 agent._fns = dict(agent._fns, act=timed("act", agent._fns["act"]), learn=timed("learn", agent._fns["learn"]))
 agent.envs.step = timed("envs", agent.envs.step)
 agent.replay.add = timed("store", agent.replay.add)
 agent.replay.sample = timed("sample", agent.replay.sample)
 steps_before = agent.global_step
 start = time.perf_counter()
-agent.learn(total_games=args.warmup + args.games, games_per_epoch=args.games, verbose=0)
+learn(args.warmup + args.games)
 total = time.perf_counter() - start
 calls = (agent.global_step - steps_before) // agent.config.n_envs
-print(f"repo {args.repo}; preset {args.preset}: {agent.config.n_envs} envs, {agent.config.gradient_steps} "
+print(f"repo {args.repo}; {'CartPole-v1' if args.cartpole else 'catch preset ' + args.preset}: {agent.config.n_envs} envs, {agent.config.gradient_steps} "
       f"updates of {agent.config.batch_size} per step; {calls} vector steps, {total:.1f} s")
 other = total - sum(TIMES.values())
 for name in ("act", "envs", "store", "sample", "learn"):

@@ -67,3 +67,18 @@ def test_atari_options_and_ids_are_checked():
     with pytest.raises(ValueError, match="Unknown game"):
         check_env_id("ALE/NoSuchGame-v5")
     assert check_env_id(GAME) == GAME
+
+
+def test_cli_trains_and_evaluates_an_atari_game(tmp_path, capsys):
+    """`arena train ALE/Breakout-v5` builds the Nature DQN on preprocessed frames (a few steps
+    here; learning itself is benchmarks/bench_atari.py's), then `arena evaluate` plays whole games."""
+    import h5py
+
+    from arena.cli import main
+    out = str(tmp_path / "agent.h5")
+    assert main(["train", "ALE/Breakout-v5", "--timesteps", "300", "--steps-per-epoch", "300", "--eval-games", "0",
+                 "--logdir", str(tmp_path), "--out", out, "--verbose", "0"]) == 0
+    with h5py.File(out) as f:
+        assert "nature_q_network" in f.attrs["model_config"]
+    assert main(["evaluate", "ALE/Breakout-v5", "--model", out, "--games", "1"]) == 0
+    assert "mean return over 1 games" in capsys.readouterr().out
