@@ -24,6 +24,7 @@ p.add_argument("--cartpole", action="store_true", help="CartPole-v1 (budgets: 10
 args = p.parse_args()
 sys.path.insert(0, os.path.abspath(args.repo))
 
+import arena  # noqa: E402
 import jax  # noqa: E402
 
 from arena.agents import DQN  # noqa: E402
@@ -66,8 +67,10 @@ start = time.perf_counter()
 learn(args.warmup + args.games)
 total = time.perf_counter() - start
 calls = (agent.global_step - steps_before) // agent.config.n_envs
-print(f"repo {args.repo}; {'CartPole-v1' if args.cartpole else 'catch preset ' + args.preset}: {agent.config.n_envs} envs, {agent.config.gradient_steps} "
-      f"updates of {agent.config.batch_size} per step; {calls} vector steps, {total:.1f} s")
+game = "CartPole-v1" if args.cartpole else f"catch preset {args.preset}"
+print(f"arena from {os.path.dirname(arena.__file__)}; {game}: {agent.config.n_envs} envs, "
+      f"{agent.config.gradient_steps} updates of {agent.config.batch_size} per learning step; {calls} vector steps, "
+      f"{total:.1f} s")
 other = total - sum(TIMES.values())
 for name in ("act", "envs", "store", "sample", "learn"):
     print(f"  {name:7s} {1000 * TIMES[name] / calls:7.3f} ms / step ({100 * TIMES[name] / total:4.1f} %)")
