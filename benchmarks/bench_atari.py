@@ -68,6 +68,7 @@ def main():
     agent.learn(total_timesteps=args.timesteps, steps_per_epoch=args.epoch, verbose=0, eval_games=5,
                 callbacks=[Curve(start, args.minutes * 60)])
     print(f"done: {agent.global_step} steps in {time.perf_counter() - start:.0f} s")
+    os.makedirs(os.path.join("runs", "bench_atari"), exist_ok=True)
     agent.save(os.path.join("runs", "bench_atari", "agent.h5"))
 
 
