@@ -75,22 +75,3 @@ def test_bad_arguments_are_clear_errors():
         CatchJax(frame_stack=0)
     with pytest.raises(ValueError, match="obs_type must be one of"):
         CatchJax(obs_type="rgb")
-
-
-def test_the_pixel_step_equals_the_generic_step():
-    """CatchJax.step draws one frame a step; JaxEnv.step (draw both stacks, select) gives the same."""
-    from arena.envs.jax_env import JaxEnv
-    env = CatchJax(obs_type="pixels", frame_size=40, frame_stack=3)
-    keys = jax.random.split(jax.random.PRNGKey(4), 16)
-    _, state = jax.vmap(env.reset)(keys)
-
-    def play(step):
-        def body(state, key):
-            actions = jax.random.randint(key, (16,), 0, 3)
-            out = jax.vmap(step)(jax.random.split(key, 16), state, actions)
-            return out[1], out
-        return jax.lax.scan(body, state, jax.random.split(jax.random.PRNGKey(5), 70))[1]
-    fast = play(env.step)
-    generic = play(lambda k, s, a: JaxEnv.step(env, k, s, a))
-    for a, b in zip(jax.tree_util.tree_leaves(fast), jax.tree_util.tree_leaves(generic)):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

@@ -96,41 +96,19 @@ class CatchJax(JaxEnv):
         return self.observation(state), state
 
     def step_env(self, key: jax.Array, state: CatchState, action, params: CatchParams):
-        ball_y, paddle_x, reward, done, info = self._move(state, action, params)
-        frames = state.frames
-        if self.obs_type == "pixels":
-            frames = _push(frames, block_frame(state.ball_x, ball_y, paddle_x, self.frame_size))
-        state = CatchState(state.ball_x, ball_y, paddle_x, frames, state.steps + 1)
-        return self.observation(state), state, reward, done, info
-
-    def step(self, key: jax.Array, state: CatchState, action, params: CatchParams | None = None):
-        """:meth:`JaxEnv.step` (the same results), drawing one frame per step: the game's next frame,
-        or the new game's first once a game ends, pushed onto the stack or repeated. The generic step
-        builds both stacks and selects one, and 80x80x4 stacks make a step memory-bound."""
-        if self.obs_type != "pixels":
-            return super().step(key, state, action, params)
-        params = self.default_params if params is None else params
-        _, key_reset = jax.random.split(key)
-        ball_y, paddle_x, reward, done, info = self._move(state, action, params)
-        _, fresh = self.reset_env(key_reset, params)  # positions only: its frames are unused, and dropped
-        pick = lambda new, old: jnp.where(done, new, old)  # noqa: E731
-        bx, by, px = pick(fresh.ball_x, state.ball_x), pick(fresh.ball_y, ball_y), pick(fresh.paddle_x, paddle_x)
-        drawn = block_frame(bx, by, px, self.frame_size)
-        frames = jnp.where(done, jnp.broadcast_to(drawn[:, :, None], state.frames.shape), _push(state.frames, drawn))
-        final = _push(state.frames, block_frame(state.ball_x, ball_y, paddle_x, self.frame_size))
-        new_state = CatchState(bx, by, px, frames, jnp.where(done, 0, state.steps + 1))
-        return frames, new_state, reward, done, jnp.asarray(False), {**info, "final_observation": final}
-
-    def _move(self, state: CatchState, action, params: CatchParams):
-        """A step's positions, reward, end and info, without drawing."""
         action = jnp.asarray(action, jnp.int32)
         paddle_x = move_paddle(state.paddle_x, action, params.bounce)
         ball_y = state.ball_y + BALL_FALL
         done = ball_y >= GAME_OVER_Y
         win = done & caught(state.ball_x, ball_y, paddle_x)
         reward = jnp.where(done, jnp.where(win, 1.0, -1.0), 0.0).astype(jnp.float32)
+        frames = state.frames
+        if self.obs_type == "pixels":
+            new = block_frame(state.ball_x, ball_y, paddle_x, self.frame_size)
+            frames = jnp.concatenate([frames[:, :, 1:], new[:, :, None]], axis=2)
+        state = CatchState(state.ball_x, ball_y, paddle_x, frames, state.steps + 1)
         info = {"ball_x": state.ball_x, "ball_y": ball_y, "paddle_x": paddle_x, "win": win}
-        return ball_y, paddle_x, reward, done, info
+        return self.observation(state), state, reward, done, info
 
     def observation(self, state: CatchState) -> jax.Array:
         if self.obs_type == "pixels":
@@ -139,11 +117,6 @@ class CatchJax(JaxEnv):
 
 
 # --- rules and drawing, as catch.py's, on traced integers ---------------------------------------------
-def _push(frames, frame):
-    """The stack without its oldest frame, then ``frame``."""
-    return jnp.concatenate([frames[:, :, 1:], frame[:, :, None]], axis=2)
-
-
 def move_paddle(paddle_x, action, bounce):
     """Paddle x after ``action`` (0 left, 1 stay, 2 right); ``bounce`` picks the book's wall rule."""
     left = paddle_x - PADDLE_MOVE
