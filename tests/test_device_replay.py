@@ -172,3 +172,25 @@ def test_prioritized_sampling_follows_the_priorities():
     # a new transition gets the largest priority so far
     buf = replay.add(buf, jnp.zeros((2, 1)), jnp.zeros(2), jnp.zeros(2), jnp.zeros(2, bool))
     assert np.allclose(np.asarray(buf.priorities)[:, 6], 10.0 + 1e-6)
+
+
+def test_prioritized_sampling_never_draws_an_empty_slot(monkeypatch):
+    """A draw at the top of [0, 1) must not land past the last sampleable transition (priority 0: an
+    infinite importance weight). With every uniform draw forced to the largest float32 below 1, the
+    draws are still sampleable ones. (A prioritized MinAtar run turned to NaN at 470k steps before
+    sample_prioritized clamped its draws; this checks the clamp's invariant, it does not reproduce
+    that run's rounding.)"""
+    replay = DeviceReplay(64, (1,), jnp.float32, 4, alpha=0.6)
+    buf = replay.init()
+    for t in range(30):  # full and wrapped: the ring's last slots hold the newest, unsampleable steps
+        buf = replay.add(buf, jnp.full((4, 1), t, jnp.float32), jnp.zeros(4), jnp.zeros(4), jnp.zeros(4, bool))
+    first, count = (int(v) for v in replay.span(buf))
+    rng = np.random.default_rng(0)
+    lanes, slots = np.repeat(np.arange(4), count), np.tile((first + np.arange(count)) % replay.slots, 4)
+    buf = replay.update_priorities(buf, lanes, slots, rng.lognormal(0.0, 2.0, 4 * count).astype(np.float32))
+    top = np.nextafter(np.float32(1), np.float32(0))
+    monkeypatch.setattr(jax.random, "uniform", lambda key, shape=(), *a, **k: jnp.full(shape, top, jnp.float32))
+    lane_s, slot_s, weights = (np.asarray(a) for a in replay.sample_prioritized(buf, jax.random.PRNGKey(0), 8, 0.4))
+    assert np.isfinite(weights).all() and (weights > 0).all()
+    assert ((slot_s - first) % replay.slots < count).all()
+    assert np.asarray(buf.priorities)[lane_s, slot_s].min() > 0

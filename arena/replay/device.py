@@ -167,10 +167,13 @@ class DeviceReplay:
         first, count = self.span(buf)
         age = (jnp.arange(self.slots) - first) % self.slots
         p = jnp.where((age < count)[None, :], buf.priorities ** self.alpha, 0.0).reshape(-1)
-        total = p.sum()
         cumulative = jnp.cumsum(p)
+        total = cumulative[-1]  # not p.sum(): a draw must fall below the cumulative sum's own end
         flat = jnp.searchsorted(cumulative, jax.random.uniform(key, (batch_size,)) * total, side="right")
-        flat = jnp.minimum(flat, p.size - 1)
+        # a draw that rounds up to the end would land past the last sampleable transition (p = 0,
+        # an infinite weight): it takes that last one
+        last = p.size - 1 - jnp.argmax(p[::-1] > 0)
+        flat = jnp.minimum(flat, last)
         weights = (count * self.n_envs * p[flat] / total) ** -beta
         return ((flat // self.slots).astype(jnp.int32), (flat % self.slots).astype(jnp.int32),
                 (weights / weights.max()).astype(jnp.float32))
