@@ -16,7 +16,8 @@ import jax.numpy as jnp
 import numpy as np
 from gymnasium import spaces
 
-from arena.envs.jax_env import JaxEnv
+from arena import checks
+from arena.envs.jax_env import MAX_EPISODE_STEPS, JaxEnv
 
 DT = 0.2
 M1 = M2 = 1.0  # link masses
@@ -65,9 +66,8 @@ class AcrobotJax(JaxEnv):
     num_actions = 3
 
     def __init__(self, max_episode_steps: int = 500):
-        if isinstance(max_episode_steps, bool) or not 1 <= int(max_episode_steps) <= 10**7:
-            raise ValueError(f"max_episode_steps must be an int in 1..10**7; got {max_episode_steps!r}")
-        self.default_params = AcrobotParams(int(max_episode_steps))
+        self.default_params = AcrobotParams(checks.integer(max_episode_steps, "max_episode_steps", 1,
+                                                           MAX_EPISODE_STEPS))
 
     def observation_space(self, params=None) -> spaces.Box:
         high = np.array([1.0, 1.0, 1.0, 1.0, MAX_VEL_1, MAX_VEL_2], np.float32)

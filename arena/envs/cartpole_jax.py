@@ -19,7 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 from gymnasium import spaces
 
-from arena.envs.jax_env import JaxEnv
+from arena import checks
+from arena.envs.jax_env import MAX_EPISODE_STEPS, JaxEnv
 
 GRAVITY, MASS_CART, MASS_POLE, HALF_LENGTH, FORCE, TAU = 9.8, 1.0, 0.1, 0.5, 10.0, 0.02
 TOTAL_MASS = MASS_CART + MASS_POLE
@@ -48,7 +49,8 @@ class CartPoleJax(JaxEnv):
     num_actions = 2
 
     def __init__(self, max_episode_steps: int = 500):
-        self.default_params = CartPoleParams(int(max_episode_steps))
+        self.default_params = CartPoleParams(checks.integer(max_episode_steps, "max_episode_steps", 1,
+                                                            MAX_EPISODE_STEPS))
 
     def observation_space(self, params: CartPoleParams | None = None) -> spaces.Box:
         high = np.array([X_LIMIT * 2, np.finfo(np.float32).max, THETA_LIMIT * 2, np.finfo(np.float32).max],

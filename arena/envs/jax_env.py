@@ -15,6 +15,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+MAX_EPISODE_STEPS = 10**7  # a time limit beyond this is a mistake (games' step counters are int32)
+
 
 class JaxEnv:
     """A gymnax-style environment: ``reset(key, params)``, ``step(key, state, action, params)``,

@@ -19,7 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 from gymnasium import spaces
 
-from arena.envs.jax_env import JaxEnv
+from arena import checks
+from arena.envs.jax_env import MAX_EPISODE_STEPS, JaxEnv
 
 SIZE = 10
 
@@ -36,11 +37,9 @@ class MinAtarJax(JaxEnv):
     actions: tuple = ()  # the minimal action set, by name
 
     def __init__(self, sticky_action_prob: float = 0.1, max_episode_steps: int = 10_000):
-        if not 0.0 <= float(sticky_action_prob) < 1.0:
-            raise ValueError(f"sticky_action_prob must be in [0, 1); got {sticky_action_prob!r}")
-        if isinstance(max_episode_steps, bool) or not 1 <= int(max_episode_steps) <= 10**7:
-            raise ValueError(f"max_episode_steps must be an int in 1..10**7; got {max_episode_steps!r}")
-        self.default_params = MinAtarParams(float(sticky_action_prob), int(max_episode_steps))
+        self.default_params = MinAtarParams(
+            checks.number(sticky_action_prob, "sticky_action_prob", 0.0, 1.0, max_open=True),
+            checks.integer(max_episode_steps, "max_episode_steps", 1, MAX_EPISODE_STEPS))
 
     @property
     def num_actions(self):
