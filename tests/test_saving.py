@@ -627,3 +627,19 @@ def test_write_pytree_refuses_objects_and_atomic_h5_cleans_up(tmp_path):
         write_pytree(f, {"a/b": 1, "%": 2})
     with h5py.File(tmp_path / "x.h5", "r") as f:
         assert read_pytree(f) == {"a/b": 1, "%": 2}
+
+
+@pytest.mark.parametrize("loss, saved", [("mse", "mean_squared_error"), ("mae", "mean_absolute_error"),
+                                         ("kld", "kl_divergence"), ("logcosh", "log_cosh"),
+                                         ("huber_loss", "huber"), ("binary_crossentropy", "binary_crossentropy")])
+def test_losses_are_saved_under_the_names_every_keras_reads(tmp_path, loss, saved):
+    """Keras 3.15 cannot read 'mse' (and other short names) from a legacy .h5 training config, even in
+    its own files: Arena writes the long name, and reads it back as the same loss."""
+    from arena.nn import losses
+    model = Sequential([Dense(2, input_shape=(3,))])
+    model.compile("adam", loss)
+    path = str(tmp_path / "m.h5")
+    model.save(path)
+    with h5py.File(path) as f:
+        assert json.loads(f.attrs["training_config"])["loss"] == saved
+    assert losses.get(load_model(path)._compile_args["loss"]) is losses.get(loss)

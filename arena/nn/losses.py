@@ -126,8 +126,21 @@ def get(identifier, custom_objects=None):
                      f"(y_true, y_pred) -> per-sample loss")
 
 
-def name_of(fn):
+# The name each built-in loss is saved under: the one both Keras 3 and Keras 2 read back from a legacy
+# .h5 training config (Keras 3.15 cannot read 'mse', 'mae', 'mape', 'msle', 'kld', 'huber_loss',
+# 'logcosh', 'kullback_leibler_divergence' or 'cosine_proximity' there, not even from its own files).
+_SAVED_NAMES = {mse: "mean_squared_error", mae: "mean_absolute_error", mape: "mean_absolute_percentage_error",
+                msle: "mean_squared_logarithmic_error", kl_divergence: "kl_divergence", huber: "huber",
+                logcosh: "log_cosh", cosine_similarity: "cosine_similarity"}
+
+
+def name_of(loss):
+    """The name a loss (a built-in's function or any of its names, or another callable) is saved under."""
+    if isinstance(loss, str):
+        return _SAVED_NAMES.get(_ALL.get(loss), loss)
+    if loss in _SAVED_NAMES:
+        return _SAVED_NAMES[loss]
     for name, f in _ALL.items():
-        if f is fn and len(name) > 5:
+        if f is loss:
             return name
-    return getattr(fn, "__name__", "loss")
+    return getattr(loss, "__name__", "loss")

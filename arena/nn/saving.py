@@ -275,13 +275,15 @@ def model_to_json(model, **json_kwargs):
                    "keras_version": KERAS_VERSION, "backend": BACKEND}, **json_kwargs)
 
 
-def _serialize_fns(value, namer):
+def _serialize_fns(value, namer, name_strings=False):
+    if isinstance(value, str) and name_strings:
+        return namer(value)
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     if isinstance(value, dict):
-        return {k: _serialize_fns(v, namer) for k, v in value.items()}
+        return {k: _serialize_fns(v, namer, name_strings) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_serialize_fns(v, namer) for v in value]
+        return [_serialize_fns(v, namer, name_strings) for v in value]
     if callable(value):
         return namer(value)
     raise TypeError(f"cannot store {value!r} in a training config")
@@ -313,7 +315,7 @@ def _training_config(model):
     # Several optimizers (a custom train_step's): {layer name: {class_name, config}}.
     optimizer_config = {k: spec(o) for k, o in opt.items()} if isinstance(opt, dict) else spec(opt)
     return {"optimizer_config": optimizer_config,
-            "loss": _serialize_fns(args["loss"], losses_mod.name_of),
+            "loss": _serialize_fns(args["loss"], losses_mod.name_of, name_strings=True),
             "metrics": _serialize_fns(args["metrics"], lambda f: getattr(f, "__name__", "metric")),
             "weighted_metrics": None, "sample_weight_mode": args.get("sample_weight_mode"),
             "loss_weights": args["loss_weights"],
