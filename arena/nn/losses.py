@@ -126,8 +126,8 @@ def get(identifier, custom_objects=None):
                      f"(y_true, y_pred) -> per-sample loss")
 
 
-# The name each built-in loss is saved under: the one both Keras 3 and Keras 2 read back from a legacy
-# .h5 training config (Keras 3.15 cannot read 'mse', 'mae', 'mape', 'msle', 'kld', 'huber_loss',
+# The name each built-in loss is saved under: the one Keras 3 reads back from a legacy .h5 training
+# config (Keras 2.15 has losses of the same names) (Keras 3.15 cannot read 'mse', 'mae', 'mape', 'msle', 'kld', 'huber_loss',
 # 'logcosh', 'kullback_leibler_divergence' or 'cosine_proximity' there, not even from its own files).
 _SAVED_NAMES = {mse: "mean_squared_error", mae: "mean_absolute_error", mape: "mean_absolute_percentage_error",
                 msle: "mean_squared_logarithmic_error", kl_divergence: "kl_divergence", huber: "huber",
