@@ -4,9 +4,9 @@
 al. 2018's sticky actions, which ``-v5`` ids keep at 0.25): up to 30 no-op steps at the start, each
 action repeated for 4 frames (the max of the last two frames observed), 84x84 grayscale, the last
 4 observations stacked on the last axis as uint8 (so a replay buffer stores each frame once), and
-FIRE pressed to start the game and after each lost life where the game needs it. For training (``training=True``), losing
-a life also ends an episode (the game itself goes on from there) and rewards are clipped to
-[-1, 1]; evaluation plays whole games with the game's own scores.
+FIRE pressed to start the game and after each lost life where the game needs it. For training
+(``training=True``), losing a life also ends an episode (the game itself goes on from there) and
+rewards are clipped to [-1, 1]; evaluation plays whole games with the game's own scores.
 
 ale-py is optional: ``pip install 'arena[atari]'``.
 """
