@@ -379,12 +379,12 @@ def bombs(tmp_path_factory, base):
     huge = _replace_kernel(lambda g, n: g.create_dataset(n, shape=(32768, 32768), dtype="f4"))
     model_file("declared_huge_weight", huge)
     model_file("declared_huge_weight_shape_first", huge, no_sparse_check=True)
-    model_file("dense_units_1e12", _edit_json("model_config", lambda c: c["config"]["layers"][1]["config"].update(
+    model_file("dense_units_1e12", _edit_json("model_config", lambda c: c["config"]["layers"][2]["config"].update(
         units=10**12)))
     model_file("input_size_1e12", _edit_json("model_config", lambda c: c["config"]["layers"][0]["config"].update(
         batch_input_shape=[None, 10**12])))
     model_file("dense_units_1e12_json_float", _edit_json(
-        "model_config", lambda c: c["config"]["layers"][1]["config"].update(units=1e12)))
+        "model_config", lambda c: c["config"]["layers"][2]["config"].update(units=1e12)))
     model_file("dense_units_beyond_float", lambda f: f.attrs.__setitem__(
         "model_config", f.attrs["model_config"].replace('"units": 2', '"units": 1e400')))
     model_file("dense_units_beyond_digit_limit", lambda f: f.attrs.__setitem__(
@@ -496,15 +496,15 @@ def _set_attr(attr, value):
      "'class_name' \\(a string\\)"),
     ("config_is_int", _edit_json("model_config", lambda c: c["config"]["layers"][0].update(config=3)),
      "expected a dict"),
-    ("units_string", _edit_json("model_config", lambda c: c["config"]["layers"][0]["config"].update(units="3")),
+    ("units_string", _edit_json("model_config", lambda c: c["config"]["layers"][1]["config"].update(units="3")),
      "units must be a positive integer"),
     ("units_nan", lambda f: f.attrs.__setitem__("model_config", f.attrs["model_config"].replace(
         '"units": 3', '"units": NaN')), "units must be a positive integer"),
     ("negative_input", _edit_json("model_config", lambda c: c["config"]["layers"][0]["config"].update(
         batch_input_shape=[None, -4])), "non-negative"),
-    ("initializer_config_int", _edit_json("model_config", lambda c: c["config"]["layers"][0]["config"].update(
+    ("initializer_config_int", _edit_json("model_config", lambda c: c["config"]["layers"][1]["config"].update(
         kernel_initializer={"class_name": "RandomNormal", "config": 5})), "wrong type"),
-    ("initializer_seed_huge", _edit_json("model_config", lambda c: c["config"]["layers"][0]["config"].update(
+    ("initializer_seed_huge", _edit_json("model_config", lambda c: c["config"]["layers"][1]["config"].update(
         kernel_initializer={"class_name": "RandomNormal", "config": {"seed": 10**30}})), "too large|int"),
     ("unknown_layer", _edit_json("model_config", lambda c: c["config"]["layers"][0].update(class_name="Zzz")),
      "Unknown layer class 'Zzz'"),

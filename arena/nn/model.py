@@ -535,11 +535,12 @@ class Sequential(Model):
 
     def get_config(self):
         layers = []
-        for i, layer in enumerate(self._stack):
-            cfg = layer.get_config()
-            if i == 0 and not isinstance(layer, InputLayer) and self.inputs and "batch_input_shape" not in cfg:
-                cfg["batch_input_shape"] = list(self.inputs[0].shape)
-            layers.append({"class_name": type(layer).__name__, "config": cfg})
+        if self._stack and not isinstance(self._stack[0], InputLayer) and self.inputs:
+            # An explicit InputLayer, as Keras 2.15 and 3 both write it: Keras 3 misreads a
+            # `batch_input_shape` on the first layer (it adds a second batch axis).
+            layers.append({"class_name": "InputLayer", "config": self.inputs[0]._history[0].get_config()})
+        for layer in self._stack:
+            layers.append({"class_name": type(layer).__name__, "config": layer.get_config()})
         config = {"name": self.name, "layers": layers}
         if not self.trainable:
             config["trainable"] = False

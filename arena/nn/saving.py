@@ -4,7 +4,8 @@ laid out as Keras 2's legacy ``.h5`` format (so h5py / HDFView users see what th
     /                          @model_config     JSON {"class_name": "Sequential" | "Model", "config": ...}
                                @training_config  JSON {"optimizer_config": {class_name, config}, "loss",
                                                        "metrics", "loss_weights", ...}
-                               @keras_version    "2.1.6-arena-<version>": Keras 2 layout, written by Arena
+                               @keras_version    "2.15.0": the Keras whose legacy layout this is
+                               @arena_version    Arena's own version: the file was written by Arena
                                @backend          "jax"
       model_weights/           @layer_names [b"dense_1", ...]   (one group per layer, in model order)
         dense_1/               @weight_names [b"dense_1/kernel:0", b"dense_1/bias:0"]
@@ -67,7 +68,8 @@ from arena.utils.signature import accepted_arguments
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "model_to_json", "model_from_json",
            "translate_keras_config", "KERAS_VERSION"]
 
-KERAS_VERSION = f"2.1.6-arena-{arena.__version__}"
+# A real Keras version, as Keras 2 and 3 expect to parse one; `arena_version` beside it names the writer.
+KERAS_VERSION = "2.15.0"
 BACKEND = "jax"
 _ATTR_LIMIT = 64512  # HDF5 object header limit for attributes (Keras splits longer name lists)
 
@@ -156,6 +158,7 @@ def _write_weights(group, layers):
     _write_names(group, "layer_names", [l.name for l in layers])
     group.attrs["backend"] = BACKEND
     group.attrs["keras_version"] = KERAS_VERSION
+    group.attrs["arena_version"] = arena.__version__
     for layer in layers:
         g = group.create_group(layer.name, track_order=True)
         entries = _weight_entries(layer)
@@ -272,7 +275,8 @@ def _model_class_name(model):
 def model_to_json(model, **json_kwargs):
     """The architecture as JSON (Keras' ``to_json``): ``{"class_name", "config", "keras_version", "backend"}``."""
     return _dumps({"class_name": _model_class_name(model), "config": model.get_config(),
-                   "keras_version": KERAS_VERSION, "backend": BACKEND}, **json_kwargs)
+                   "keras_version": KERAS_VERSION, "arena_version": arena.__version__, "backend": BACKEND},
+                  **json_kwargs)
 
 
 def _serialize_fns(value, namer, name_strings=False):

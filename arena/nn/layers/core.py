@@ -32,7 +32,8 @@ class InputLayer(Layer):
         return x
 
     def get_config(self):
-        return {"batch_input_shape": list(self._batch_input_shape), "dtype": self.dtype, "name": self.name}
+        return {"batch_input_shape": list(self._batch_input_shape), "dtype": self.dtype, "sparse": False,
+                "ragged": False, "name": self.name}
 
 
 def Input(shape=None, batch_size=None, name=None, dtype="float32", batch_shape=None):
