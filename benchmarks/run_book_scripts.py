@@ -23,8 +23,9 @@ Data comes from ``--data`` (default ``ARENA_DATA_DIR``, else ``../shared/data`` 
 symlinked where each program opens them, archives unpacked, and the Treebank's sentence and tag files written the
 way the book's ``treebank_data.py`` writes them (``NEEDS`` below, per program). A program that needs something not
 available offline (GloVe 100d/300d, the GoogleNews vectors, ImageNet weights, the full text8 or electricity series,
-the authors' photos) is reported as ``data not offline`` without running. Programs that import no Keras (data
-preparation, the pygame game, plots) are listed but run only with ``--with-non-keras``; helper modules imported by
+the authors' photos, NLTK's punkt and tagger models unless an nltk_data folder has them) is reported as
+``data not offline`` without running. Programs that import no Keras (data preparation, the pygame game, plots) are
+listed but run only with ``--with-non-keras``; helper modules imported by
 other programs of the chapter (``make_tensorboard.py``, ``wrapped_game.py``) are copied, never run.
 
 Each program runs under ``--python`` (default: this interpreter) with a wall-clock limit (``--timeout``), stdin
@@ -58,7 +59,8 @@ CHAPTERS = ("01", "03", "05", "06", "07", "08")
 # ---- what each program needs ------------------------------------------------------------------------------------
 # kind: "loader" (read by a (arena.)keras.datasets loader from ARENA_DATA_DIR: nothing placed), "link" (symlink
 # dest -> DATA/source), "extract" (unpack the archive DATA/source into the folder dest), "treebank" (write the
-# two files treebank_data.py writes), "output" (another program of the chapter writes dest; source names it; with
+# two files treebank_data.py writes), "nltk" (an NLTK model: one of the resources in source must be in an
+# nltk_data folder, else it is not offline), "output" (another program of the chapter writes dest; source names it; with
 # link_to, dest is a symlink to the file that program writes), "missing" (not available offline).
 # dest is relative to the chapter's folder.
 
@@ -99,6 +101,10 @@ DATA = {
     "rl_results": Need("output", "../data/rl-network-results-5100.tsv", "rl-network-train.py",
                        "the log rl-network-train.py writes in this run (rl-network-results.tsv)",
                        link_to="rl-network-results.tsv"),
+    "punkt": Need("nltk", None, "tokenizers/punkt tokenizers/punkt_tab",
+                  "NLTK's punkt tokenizer models (nltk.word_tokenize / sent_tokenize)"),
+    "tagger": Need("nltk", None, "taggers/averaged_perceptron_tagger taggers/averaged_perceptron_tagger_eng",
+                   "NLTK's averaged perceptron tagger model"),
     # not available offline
     "glove100": Need("missing", "data/glove.6B.100d.txt", "", "GloVe 6B 100d vectors"),
     "glove300": Need("missing", "data/glove.6B.300d.txt", "", "GloVe 6B 300d vectors"),
@@ -127,34 +133,34 @@ NEEDS = {
     "Chapter03/keras_EvaluateCIFAR10.py": ["cifar_model", "cifar_weights", "photos3_eval"],
     "Chapter03/keras_LeNet.py": ["mnist"],
     "Chapter03/keras_VGG16.py": ["photos3", "imagenet"],
-    "Chapter05/finetune_glove_embeddings.py": ["umich5", "glove300"],
-    "Chapter05/finetune_glove_embeddings_tensorboard_embedding.py": ["umich5", "glove300"],
-    "Chapter05/finetune_word2vec_embeddings.py": ["umich5", "word2vec"],
-    "Chapter05/finetune_word2vec_embeddings_tensorboard_embedding.py": ["umich5", "word2vec"],
-    "Chapter05/learn_embedding_from_scratch.py": ["umich5"],
-    "Chapter05/learn_embedding_from_scratch_tensorboard_embedding.py": ["umich5"],
-    "Chapter05/transfer_glove_embeddings.py": ["umich5", "glove100"],
-    "Chapter05/transfer_glove_embeddings_tensorboard_embedding.py": ["umich5", "glove100"],
-    "Chapter05/transfer_word2vec_embeddings.py": ["umich5", "word2vec"],
-    "Chapter05/transfer_word2vec_embeddings_tensorboard_embedding.py": ["umich5", "word2vec"],
-    "Chapter05/word2vec_cbow.py": ["alice"],
-    "Chapter05/word2vec_skipgram.py": ["alice"],
+    "Chapter05/finetune_glove_embeddings.py": ["umich5", "punkt", "glove300"],
+    "Chapter05/finetune_glove_embeddings_tensorboard_embedding.py": ["umich5", "punkt", "glove300"],
+    "Chapter05/finetune_word2vec_embeddings.py": ["umich5", "punkt", "word2vec"],
+    "Chapter05/finetune_word2vec_embeddings_tensorboard_embedding.py": ["umich5", "punkt", "word2vec"],
+    "Chapter05/learn_embedding_from_scratch.py": ["umich5", "punkt"],
+    "Chapter05/learn_embedding_from_scratch_tensorboard_embedding.py": ["umich5", "punkt"],
+    "Chapter05/transfer_glove_embeddings.py": ["umich5", "punkt", "glove100"],
+    "Chapter05/transfer_glove_embeddings_tensorboard_embedding.py": ["umich5", "punkt", "glove100"],
+    "Chapter05/transfer_word2vec_embeddings.py": ["umich5", "punkt", "word2vec"],
+    "Chapter05/transfer_word2vec_embeddings_tensorboard_embedding.py": ["umich5", "punkt", "word2vec"],
+    "Chapter05/word2vec_cbow.py": ["alice", "punkt"],
+    "Chapter05/word2vec_skipgram.py": ["alice", "punkt"],
     "Chapter05/word2vec_gensim.py": ["text8"],
     "Chapter06/alice_chargen_rnn.py": ["alice"],
     "Chapter06/econs_data.py": ["electricity"],
     "Chapter06/econs_stateful.py": ["ld250"],
     "Chapter06/pos-tagging-explore.py": ["babi_pos"],
-    "Chapter06/pos_tagging_data.py": ["reuters6"],
+    "Chapter06/pos_tagging_data.py": ["reuters6", "punkt", "tagger"],
     "Chapter06/pos_tagging_gru.py": ["reuters_pos"],
     "Chapter06/treebank_data.py": ["treebank_nltk"],
     "Chapter06/treebank_pos_gru.py": ["treebank"],
     "Chapter06/treebank_pos_lstm.py": ["treebank"],
-    "Chapter06/umich_sentiment_lstm.py": ["umich6"],
+    "Chapter06/umich_sentiment_lstm.py": ["umich6", "punkt"],
     "Chapter07/air-quality-regression.py": ["airquality"],
     "Chapter07/deep-dream.py": ["photos7", "imagenet"],
-    "Chapter07/mem-network.py": ["babi_train", "babi_test"],
-    "Chapter07/sent-thoughts-parse.py": ["reuters7"],
-    "Chapter07/sent-thoughts-rnn.py": ["text_tsv", "glove100"],
+    "Chapter07/mem-network.py": ["babi_train", "babi_test", "punkt"],
+    "Chapter07/sent-thoughts-parse.py": ["reuters7", "punkt"],
+    "Chapter07/sent-thoughts-rnn.py": ["text_tsv", "punkt", "glove100"],
     "Chapter07/style-transfer.py": ["photos7", "monet", "imagenet"],
     "Chapter08/game_screenshots.py": ["screenshots"],
     "Chapter08/rl-network-test.py": ["rl_model"],
@@ -350,9 +356,24 @@ def write_treebank(data_dir, folder):
             fp.write(" ".join(t for _, t in pairs) + "\n")
 
 
+def nltk_found(need, data_dir):
+    """Whether one of the NLTK resources ``need.source`` names is in an nltk_data folder NLTK searches."""
+    folders = [data_dir / "nltk_data", *(Path(p) for p in os.environ.get("NLTK_DATA", "").split(os.pathsep) if p),
+               Path.home() / "nltk_data", Path(sys.prefix) / "nltk_data", Path(sys.prefix) / "share" / "nltk_data",
+               Path(sys.prefix) / "lib" / "nltk_data", Path("/usr/share/nltk_data"), Path("/usr/local/share/nltk_data"),
+               Path("/usr/lib/nltk_data"), Path("/usr/local/lib/nltk_data")]
+    return any((f / r).exists() or (f / (r + ".zip")).exists() for f in folders for r in need.source.split())
+
+
+def absent(keys, data_dir):
+    """The notes of the needs that are not available offline."""
+    return [DATA[k].note for k in keys
+            if DATA[k].kind == "missing" or (DATA[k].kind == "nltk" and not nltk_found(DATA[k], data_dir))]
+
+
 def place(need, chapter_dir, data_dir, done):
     """Puts one data need where the program looks; returns a line describing it (once per destination)."""
-    if need.kind in ("loader", "output", "missing") and not need.link_to:
+    if need.kind in ("loader", "output", "missing", "nltk") and not need.link_to:
         return None
     dest = Path(os.path.normpath(chapter_dir / need.dest))  # not resolve(): dest may be a symlink already
     if dest in done:
@@ -444,7 +465,8 @@ def run_order(scripts):
 def child_env(data_dir):
     env = dict(os.environ)
     env.update(MPLBACKEND="Agg", SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy", PYGAME_HIDE_SUPPORT_PROMPT="1",
-               ARENA_DATA_DIR=str(data_dir), NLTK_DATA=str(data_dir / "nltk_data"), PYTHONUNBUFFERED="1",
+               ARENA_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1",
+               NLTK_DATA=os.pathsep.join(p for p in (str(data_dir / "nltk_data"), os.environ.get("NLTK_DATA")) if p),
                PYTHONDONTWRITEBYTECODE="1",
                PYTHONPATH=os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p))
     return env
@@ -454,15 +476,17 @@ def md_cell(text):
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def print_list(scripts, missing):
+def print_list(scripts, missing, data_dir):
     print("| script | kind | data | epochs cut | notes |")
     print("|---|---|---|---|---|")
     for s in scripts:
         data = []
         for key in s.needs:
             n = DATA[key]
-            if n.kind == "missing":
+            if n.kind == "missing" or (n.kind == "nltk" and not nltk_found(n, data_dir)):
                 data.append(f"NOT OFFLINE: {n.note}")
+            elif n.kind == "nltk":
+                data.append(f"{n.note} (found)")
             elif n.kind == "output":
                 data.append(f"{n.dest} from {n.source}")
             elif n.kind == "loader":
@@ -542,7 +566,7 @@ def main(argv=None):
                        if any(fnmatch.fnmatch(s.name, g) or fnmatch.fnmatch(s.path, g) for g in args.only)]
         if args.list:
             missing = missing_packages(args.python, set().union(*(s.packages for s in scripts)) if scripts else set())
-            print_list(scripts, missing)
+            print_list(scripts, missing, data_dir)
             return 0
         if not data_dir.is_dir():
             p.error(f"--data {data_dir} is not a folder")
@@ -556,9 +580,9 @@ def main(argv=None):
             chapter_dir = root / f"Chapter{chapter}"
             for s in run_order([s for s in programs if s.chapter == f"Chapter{chapter}"]):
                 results.append(s)
-                absent = [DATA[k].note for k in s.needs if DATA[k].kind == "missing"]
-                if absent:
-                    s.status, s.reason = "data not offline", "; ".join(absent)
+                not_offline = absent(s.needs, data_dir)
+                if not_offline:
+                    s.status, s.reason = "data not offline", "; ".join(not_offline)
                     continue
                 if s.kind == "non-keras" and not args.with_non_keras:
                     s.status, s.reason = "not run", "imports no Keras (--with-non-keras runs it)"
