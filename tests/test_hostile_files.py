@@ -256,6 +256,7 @@ def _injections():
             c["config"]["layers"][i].update(kv)
         return change
 
+    # layer 0 is the Sequential's InputLayer; layer 1 its first Dense
     def lam(function, **extra):
         def change(c):
             c["config"]["layers"].insert(1, {"class_name": "Lambda", "config": {
@@ -268,16 +269,16 @@ def _injections():
         ("model", "lambda_marshalled_code", lam(marshalled, function_type="lambda", module="evil_mod")),
         ("model", "lambda_import_string", lam("__import__('evil_mod')")),
         ("model", "lambda_function_named_eval", lam("eval")),
-        ("model", "class_module_colon", spec(0, class_name="evil_mod:Evil")),
-        ("model", "class_dotted_path", spec(0, class_name="evil_mod.Evil")),
-        ("model", "keras3_module_field", spec(0, module="evil_mod", class_name="Evil", registered_name="Evil")),
-        ("model", "activation_import", layer(0, "activation", "__import__('evil_mod')")),
-        ("model", "activation_dotted", layer(0, "activation", "evil_mod.system")),
-        ("model", "initializer_class", layer(0, "kernel_initializer",
+        ("model", "class_module_colon", spec(1, class_name="evil_mod:Evil")),
+        ("model", "class_dotted_path", spec(1, class_name="evil_mod.Evil")),
+        ("model", "keras3_module_field", spec(1, module="evil_mod", class_name="Evil", registered_name="Evil")),
+        ("model", "activation_import", layer(1, "activation", "__import__('evil_mod')")),
+        ("model", "activation_dotted", layer(1, "activation", "evil_mod.system")),
+        ("model", "initializer_class", layer(1, "kernel_initializer",
                                                {"class_name": "evil_mod.Evil", "config": {}})),
-        ("model", "regularizer_class", layer(0, "kernel_regularizer",
+        ("model", "regularizer_class", layer(1, "kernel_regularizer",
                                                {"class_name": "evil_mod:Evil", "config": {}})),
-        ("model", "constraint_class", layer(0, "kernel_constraint",
+        ("model", "constraint_class", layer(1, "kernel_constraint",
                                               {"module": "evil_mod", "class_name": "Evil", "config": {}})),
         ("training", "loss_import", lambda c: c.update(loss="__import__('evil_mod')")),
         ("training", "loss_class", lambda c: c.update(loss={"class_name": "evil_mod.Evil", "config": {}})),

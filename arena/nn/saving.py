@@ -503,7 +503,8 @@ def translate_keras_config(spec, custom_objects=None):
         ``[[layer, node, tensor, {}], ...]``; a single ``input_layers``/``output_layers`` ref becomes a list.
       * Keras 2.0-2.2 Sequential configs that are a bare list of layers: ``{"layers": [...]}``.
       * Keys Arena does not take whose value means "off" (``ragged: false``, ``groups: 1``,
-        ``lora_rank: null``, ...): dropped. Lambda's ``function_type``/``module`` bookkeeping: dropped
+        ``lora_rank: null``, ...): dropped; any other value of them is left for the layer to reject.
+      * Any other key the layer does not take (a newer Keras' field): dropped with one warning naming it. Lambda's ``function_type``/``module`` bookkeeping: dropped
         (its function is looked up by name in ``custom_objects``; stored code is never run).
     Initializer configs (``{"class_name": "GlorotUniform", "config": {"seed": null}}``) are read as they are.
     """
@@ -558,9 +559,20 @@ def translate_keras_config(spec, custom_objects=None):
             config.pop(key, None)
     elif isinstance(cls, type) and class_name != "Lambda":
         accepted = accepted_arguments(cls)
+        if isinstance(getattr(cls, "cell_class", None), type):  # LSTM(units, **cell options)
+            accepted |= accepted_arguments(cls.cell_class)
         for key, off in _KERAS_DEFAULTS.items():
             if key in config and key not in accepted and config[key] == off:
                 del config[key]
+        # A field newer than Arena knows (neither taken by the layer nor a known switch above, whose
+        # non-default values change the math and stay for the layer to reject): dropped, with a warning,
+        # so a file from a newer Keras still loads when the layer's math is one Arena knows.
+        unknown = sorted(k for k in config if k not in accepted and k not in _KERAS_DEFAULTS)
+        if unknown:
+            warnings.warn(f"{class_name} {config.get('name')!r}: ignoring config field(s) {unknown}, which Arena's "
+                          f"{class_name} does not know (written by a newer Keras?)", stacklevel=2)
+            for k in unknown:
+                del config[k]
     if class_name == "Bidirectional" and isinstance(config.get("backward_layer"), dict):
         _drop_mirror_backward_layer(config)
     if class_name == "Lambda":
@@ -922,16 +934,29 @@ def _file_steps_per_execution(value, source):
 
 
 def _compile_from(model, f, custom_objects, source):
-    """Compile ``model`` as the file's training config says. A training config Arena cannot follow
-    (damaged, unknown optimizer, loss or metric, settings that are not numbers) leaves the model
-    uncompiled, with one warning naming the file."""
-    def uncompiled(why):
-        warnings.warn(f"{source}: the model is loaded uncompiled: {why}. Call model.compile(...) yourself.",
-                      stacklevel=4)
+    """Compile ``model`` as the HDF5 file's training config says (see :func:`compile_from_config`)."""
     try:
         tc = _parse_json(_attr_str(f.attrs["training_config"]))
     except (ValueError, OSError) as e:
-        return uncompiled(f"its training_config attribute is damaged: {e}")
+        warnings.warn(f"{source}: the model is loaded uncompiled: its training_config attribute is damaged: {e}. "
+                      f"Call model.compile(...) yourself.", stacklevel=3)
+        return
+    restore = None
+    if has_child(f, "optimizer_weights") and model.outputs:
+        writer = "Arena" if "arena_version" in f.attrs else f"Keras {_attr_str(f.attrs.get('keras_version', '?'))}"
+        restore = (writer, lambda: _restore_optimizer(model, f, source))
+    compile_from_config(model, tc, custom_objects, source, restore)
+
+
+def compile_from_config(model, tc, custom_objects, source, restore=None):
+    """Compile ``model`` as the training config ``tc`` says (Keras 2's ``training_config``; a Keras 3
+    ``compile_config`` is first put in that form). ``restore``: ``(writer, function)`` that puts the
+    file's optimizer state into the compiled model. A training config Arena cannot follow (damaged,
+    unknown optimizer, loss or metric, settings that are not numbers) leaves the model uncompiled,
+    with one warning naming the file; optimizer state that does not map gives a fresh one, warned."""
+    def uncompiled(why):
+        warnings.warn(f"{source}: the model is loaded uncompiled: {why}. Call model.compile(...) yourself.",
+                      stacklevel=4)
     try:
         if not isinstance(tc, dict):
             raise _Unmappable(f"its training_config is a {type(tc).__name__}, not a dict")
@@ -957,18 +982,17 @@ def _compile_from(model, f, custom_objects, source):
         model.__dict__.clear()
         model.__dict__.update(before)
         return uncompiled(f"its training configuration cannot be compiled: {_describe(e)}")
-    if has_child(f, "optimizer_weights") and model.outputs:
+    if restore is not None:
+        writer, restore_state = restore
         try:
-            _restore_optimizer(model, f, source)
+            restore_state()
         except UnsafeFileError:
             raise
         except (_Unmappable, ValueError, TypeError, KeyError, OverflowError) as e:
             model._train_state = None
-            writer = ("Arena" if "arena_version" in f.attrs else
-                      f"Keras {_attr_str(f.attrs.get('keras_version', '?'))}")
             warnings.warn(f"{source}: the optimizer state (written by {writer}) could not be mapped onto "
                           f"Arena's {type(model.optimizer).__name__}: {e}. The weights are loaded and the model is "
-                          f"compiled with a fresh optimizer state.", stacklevel=3)
+                          f"compiled with a fresh optimizer state.", stacklevel=4)
 
 
 def _load_from_group(f, custom_objects, compile, source):
