@@ -197,8 +197,8 @@ def open_h5(path, what="file"):
     if not h5py.is_hdf5(path):
         hint = ""
         if head.startswith(b"PK"):
-            hint = (" It is a zip archive (a Keras 3 '.keras' file or a numpy .npz); Arena reads HDF5: in Keras, "
-                    "re-save it with model.save('model.h5').")
+            hint = (" It is a zip archive (a numpy .npz, or a Keras 3 '.keras' model, which load_model reads; "
+                    "its weights load with model.load_weights from a '.weights.h5' file).")
         elif not head:
             hint = " The file is empty (an interrupted write?)."
         raise ValueError(f"Cannot read {what} '{path}': it is not an HDF5 file (it starts with {head!r}).{hint}")

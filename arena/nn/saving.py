@@ -384,6 +384,9 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
     if isinstance(filepath, h5py.Group):
         _write_model(filepath, model, include_optimizer)
         return
+    if os.fspath(filepath).endswith(".keras"):
+        from arena.nn import keras_archive  # it builds on this module (a one-way import at module level)
+        return keras_archive.save_keras(model, filepath, overwrite, include_optimizer)
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"save_model: '{os.fspath(filepath)}' exists and overwrite=False")
     with atomic_h5(filepath) as f:
@@ -395,6 +398,9 @@ def save_weights(model, filepath, overwrite=True):
     if isinstance(filepath, h5py.Group):
         _write_weights(filepath, model.layers)
         return
+    if os.fspath(filepath).endswith(".weights.h5"):
+        from arena.nn import keras_archive
+        return keras_archive.save_weights_h5(model, filepath, overwrite)
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"save_weights: '{os.fspath(filepath)}' exists and overwrite=False")
     with atomic_h5(filepath) as f:
@@ -426,7 +432,7 @@ def _plain(value):
             # Keras 3.12+ variance-scaling initializers: input_axes/output_axes None = the usual fans
             value = {**value, "config": {k: v for k, v in value["config"].items()
                                          if not (k in _KERAS_INIT_DEFAULTS and v == _KERAS_INIT_DEFAULTS[k])}}
-        return {k: _plain(v) for k, v in value.items() if k not in ("module", "registered_name")}
+        return {k: _plain(v) for k, v in value.items() if k not in ("module", "registered_name", "shared_object_id")}
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
@@ -863,11 +869,16 @@ def _params_path(model, leaf, w):
 
 
 def _map_keras_optimizer(model, og, opt_name, weights_group=None):
-    """Carry Keras' moments into the fresh optax state: Adam m/v -> mu/nu, SGD momentum m -> trace
-    (Arena's SGD keeps Keras' velocity m = momentum*m - lr*g itself as the trace)."""
+    """Carry Keras' moments into the fresh optax state (see :func:`_map_slots`)."""
     slots, iteration = _keras_slots(og, model, weights_group)
     if iteration is None:
         raise _Unmappable("no iteration counter")
+    _map_slots(model, slots, iteration, opt_name)
+
+
+def _map_slots(model, slots, iteration, opt_name):
+    """``slots`` ({"m" | "v": {params path: dataset}}) into the fresh optax state: Adam m/v -> mu/nu,
+    SGD momentum m -> trace (Arena's SGD keeps Keras' velocity m = momentum*m - lr*g as the trace)."""
     ts = model._state()
     fields = {"Adam": {"mu": "m", "nu": "v"}, "SGD": {"trace": "m"}}.get(opt_name)
     if fields is None:
@@ -1043,6 +1054,10 @@ def load_model(filepath, custom_objects=None, compile=True):
     (damaged or truncated file), each naming the file."""
     if isinstance(filepath, h5py.Group):
         return _load_from_group(filepath, custom_objects, compile, _source(filepath))
+    if os.path.isfile(filepath) and not h5py.is_hdf5(filepath):
+        from arena.nn import keras_archive
+        if keras_archive.is_keras_archive(filepath):
+            return keras_archive.load_keras(filepath, custom_objects, compile)
     with open_h5(filepath, "model file") as f:
         try:
             return _load_from_group(f, custom_objects, compile, _source(filepath))
@@ -1065,6 +1080,12 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False):
     with open_h5(filepath, "weights file") as f:
         source = _source(filepath)
         g = safe_child(f, "model_weights") if has_child(f, "model_weights") else f
+        if "layer_names" not in g.attrs and has_child(f, "layers") and has_child(f, "vars"):
+            from arena.nn import keras_archive  # Keras 3's .weights.h5 layout
+            try:
+                return keras_archive.load_weights_h5(model, f, source, skip_mismatch)
+            except OSError as e:
+                raise OSError(f"Cannot read weights file {source}: the HDF5 file is damaged ({e})") from e
         if "layer_names" not in g.attrs and not any(k.startswith("layer_names") for k in g.attrs):
             raise ValueError(f"{source} holds no model weights: no 'layer_names' attribute (root attributes: "
                              f"{sorted(f.attrs)})")
