@@ -242,3 +242,38 @@ def test_archive_writes_are_atomic(tmp_path, monkeypatch):
         Sequential([Input((3,)), Dense(4)]).save(tmp_path / "m.keras")
     assert (tmp_path / "m.keras").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras"]
+
+
+def test_nested_model_node_numbering_from_either_convention(tmp_path):
+    """A nested functional model's calls counted from 1 (Keras 2 everywhere; Keras 3 in output_layers)
+    or from 0 (Keras 3 in inbound nodes; Arena's older files everywhere): each loads."""
+    import h5py as _h5
+    inp = Input((4,))
+    block = Model(inp, Dense(3)(inp), name="block")
+    outer_in = Input((4,))
+    model = Model(outer_in, block(Dense(4)(outer_in)))
+    x = np.ones((2, 4), "float32")
+    want = np.asarray(model.predict(x, verbose=0))
+    model.save(tmp_path / "keras3.h5")
+    for name, node_index, output_index in [("keras2.h5", 1, 1), ("old_arena.h5", 0, 0)]:
+        model.save(tmp_path / name)
+        with _h5.File(tmp_path / name, "r+") as f:
+            config = json.loads(f.attrs["model_config"])
+            assert config["config"]["output_layers"] == [["block", 1, 0]]  # as Keras 3 writes it
+            config["config"]["output_layers"] = [["block", output_index, 0]]
+            spec = [s for s in config["config"]["layers"] if s["name"] == "block"][0]
+            assert spec["inbound_nodes"][0][0][:2] == [config["config"]["layers"][1]["name"], 0]
+            f.attrs["model_config"] = json.dumps(config)
+    # and a Keras 2-style reference to the nested model from another layer
+    outer = Model(outer_in, Dense(1, name="after")(block(Dense(4)(outer_in))))
+    outer.save(tmp_path / "ref.h5")
+    with _h5.File(tmp_path / "ref.h5", "r+") as f:
+        config = json.loads(f.attrs["model_config"])
+        after = [s for s in config["config"]["layers"] if s["name"] == "after"][0]
+        assert after["inbound_nodes"][0][0][:2] == ["block", 0]
+        after["inbound_nodes"][0][0][1] = 1
+        f.attrs["model_config"] = json.dumps(config)
+    for name in ("keras3.h5", "keras2.h5", "old_arena.h5"):
+        np.testing.assert_allclose(np.asarray(load_model(tmp_path / name).predict(x, verbose=0)), want, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(load_model(tmp_path / "ref.h5").predict(x, verbose=0)),
+                               np.asarray(outer.predict(x, verbose=0)), rtol=1e-6)

@@ -277,9 +277,9 @@ class Model(TrainingMixin, Layer):
             layers.append({"name": layer.name, "class_name": type(layer).__name__,
                            "config": layer.get_config(), "inbound_nodes": nodes})
 
-        def ref(t):
+        def ref(t):  # Keras 3 counts a nested functional model's calls from 1 here (only here)
             layer, ni, ti = t._history
-            return [layer.name, self._node_key(layer, layer._inbound_nodes[ni]), ti]
+            return [layer.name, self._node_key(layer, layer._inbound_nodes[ni]) + int(_counts_own_node(layer)), ti]
         config = {"name": self.name, "layers": layers, "input_layers": [ref(t) for t in self.inputs],
                   "output_layers": [ref(t) for t in self.outputs]}
         if not self.trainable:  # a frozen sub-model stays frozen through save/load (as Keras' config)
@@ -292,6 +292,15 @@ class Model(TrainingMixin, Layer):
             raise ValueError(f"a functional Model config must be a dict with a list of 'layers'; got "
                              f"{str(config)[:120]}")
         where = f"Model config '{config.get('name')}'"
+        inbound = [r for spec in config["layers"] if isinstance(spec, dict) and isinstance(
+            spec.get("inbound_nodes"), list) for node in spec["inbound_nodes"] if isinstance(node, list) for r in node]
+        ends = [r for k in ("input_layers", "output_layers") if isinstance(config.get(k), list) for r in config[k]]
+        offsets, end_offsets = _node_offsets(config, inbound), _node_offsets(config, ends)
+        if offsets or end_offsets:
+            config = {**config, "layers": [{**spec, "inbound_nodes": _shift_refs(spec.get("inbound_nodes", []), offsets)}
+                                           if isinstance(spec, dict) else spec for spec in config["layers"]],
+                      **{k: _shift_refs(config[k], end_offsets) for k in ("input_layers", "output_layers")
+                         if k in config}}
         layers, created = {}, {}
         for n, spec in enumerate(config["layers"]):
             if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
@@ -436,6 +445,31 @@ def _runtime_moves(layer, old, new):
     subs = {l.name: l for l in layer._sublayers}
     return {k: (_runtime_moves(subs[k], v, new[k]) if k in subs else new[k] if k in runtime else v)
             for k, v in old.items()}
+
+
+def _counts_own_node(layer):
+    return isinstance(layer, Model) and not isinstance(layer, Sequential) and bool(layer.inputs)
+
+
+def _node_offsets(config, refs):
+    """``{layer name: 1}`` for the nested models whose references among ``refs`` count from 1: Keras 2
+    counts a nested model's calls from 1 (its own input node first) everywhere, Keras 3 only in
+    ``input_layers``/``output_layers`` and only for a functional model, Arena's older files never. A
+    reference to call ``k`` of a layer that lists ``k`` calls is only possible when counting from 1."""
+    counts = {spec.get("name"): len(spec.get("inbound_nodes") or []) for spec in config["layers"]
+              if isinstance(spec, dict) and spec.get("class_name") in ("Model", "Functional", "Sequential")}
+    return {r[0]: 1 for r in refs if isinstance(r, (list, tuple)) and len(r) >= 2 and r[0] in counts
+            and isinstance(r[1], int) and counts[r[0]] and r[1] == counts[r[0]]}
+
+
+def _shift_refs(value, offsets):
+    """References to the layers of ``offsets`` counted from 0."""
+    if isinstance(value, (list, tuple)) and len(value) >= 3 and isinstance(value[0], str) and \
+            value[0] in offsets and isinstance(value[1], int):
+        return [value[0], value[1] - offsets[value[0]], *value[2:]]
+    if isinstance(value, list):
+        return [_shift_refs(v, offsets) for v in value]
+    return value
 
 
 def _check_ref(ref, layers, where, what):

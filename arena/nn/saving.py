@@ -304,6 +304,10 @@ def _caller_outside_arena():
     return level
 
 
+_OFF = {"decay": 0.0, "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+        "global_clipnorm": None}
+
+
 def _training_config(model):
     args = model._compile_args
     opt = model.optimizer
@@ -315,7 +319,10 @@ def _training_config(model):
                           f"which the file cannot store: the file will load uncompiled. Use a schedule of "
                           f"arena.nn.schedules (e.g. CosineDecay) to save it with the model.",
                           stacklevel=_caller_outside_arena())
-        return {"class_name": type(o).__name__, "config": o.get_config()}
+        # Settings at their "off" value are left out: Keras 2.15 reads an optimizer config without
+        # `is_legacy_optimizer` with its legacy classes, which reject the EMA keys; Keras 3 warns on `decay`.
+        config = {k: v for k, v in o.get_config().items() if not (k in _OFF and v == _OFF[k])}
+        return {"class_name": type(o).__name__, "config": config}
     # Several optimizers (a custom train_step's): {layer name: {class_name, config}}.
     optimizer_config = {k: spec(o) for k, o in opt.items()} if isinstance(opt, dict) else spec(opt)
     return {"optimizer_config": optimizer_config,

@@ -125,6 +125,18 @@ def snake_case(name):
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower().replace("__", "_")
 
 
+def serialize_layer(layer):
+    """A nested layer's spec (a wrapper's layer, an RNN's cell), as Keras 3 writes it: Arena's own
+    layers also name their ``module``, without which Keras 3 cannot find a layer class nested in
+    another. Arena reads it either way."""
+    spec = {"class_name": type(layer).__name__, "config": layer.get_config()}
+    builtin = _registry.get(type(layer).__name__)
+    # Arena's own class, or a same-name subclass of it (arena.keras' Keras 1 spellings)
+    if isinstance(builtin, type) and isinstance(layer, builtin) and builtin.__module__.startswith("arena.nn."):
+        spec = {"module": "keras.layers", **spec, "registered_name": None}
+    return spec
+
+
 def register(cls):
     """Make a layer class known to ``load_model``/``model_from_json`` by its class name."""
     _registry[cls.__name__] = cls

@@ -153,7 +153,9 @@ class _Conv(WeightedLayer):
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
                 "strides": list(self.strides), "padding": self.padding, "data_format": self.data_format,
-                "dilation_rate": list(self.dilation_rate), "groups": self.groups,
+                "dilation_rate": list(self.dilation_rate),
+                # only when grouped: Keras 3's Conv2DTranspose takes no `groups` at all
+                **({"groups": self.groups} if self.groups != 1 else {}),
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 **self._weight_options_config()}
 

@@ -106,7 +106,10 @@ class _SpatialDropout(_Noise):
         return jnp.where(keep, x / (1.0 - self.rate), 0.0).astype(as_float(x).dtype)
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate}
+        # no `trainable` (it has no weights): Keras 3's SpatialDropout layers do not take the argument
+        config = {**super().get_config(), "rate": self.rate}
+        config.pop("trainable", None)
+        return config
 
 
 @register

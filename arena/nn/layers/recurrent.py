@@ -18,7 +18,7 @@ import jax.numpy as jnp
 
 from arena import checks
 from arena.nn import activations, constraints, initializers, regularizers
-from arena.nn.layers.base import Layer, register
+from arena.nn.layers.base import Layer, register, serialize_layer
 from arena.nn.layers.conv import as_float
 
 
@@ -400,7 +400,7 @@ class RNN(Layer):
                 "stateful": self.stateful, "unroll": self.unroll, **self._cell_config()}
 
     def _cell_config(self):
-        return {"cell": {"class_name": type(self.cell).__name__, "config": self.cell.get_config()}}
+        return {"cell": serialize_layer(self.cell)}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

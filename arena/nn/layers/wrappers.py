@@ -8,7 +8,7 @@ under the inner layer's name in ``params``/``state``, and files name them as Ker
 import jax
 import jax.numpy as jnp
 
-from arena.nn.layers.base import Layer, apply_layer, register
+from arena.nn.layers.base import Layer, apply_layer, register, serialize_layer
 from arena.nn.layers.recurrent import RNN, sequence_part, with_initial_state
 
 
@@ -79,7 +79,7 @@ class Wrapper(Layer):
 
     def get_config(self):
         return {**super().get_config(),
-                "layer": {"class_name": type(self.layer).__name__, "config": self.layer.get_config()}}
+                "layer": serialize_layer(self.layer)}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -259,7 +259,7 @@ class Bidirectional(Layer):
 
     def get_config(self):
         config = {**super().get_config(), "merge_mode": self.merge_mode,
-                  "layer": {"class_name": type(self.layer).__name__, "config": self.layer.get_config()}}
+                  "layer": serialize_layer(self.layer)}
         return config
 
     @classmethod
