@@ -23,11 +23,10 @@ class Model(TrainingMixin, Layer):
     """A graph of layers from ``inputs`` to ``outputs`` (KerasTensors, or lists of them)."""
 
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
-        # Keras 1 spelling: Model(input=..., output=...)
-        inputs = kwargs.pop("input", inputs)
-        outputs = kwargs.pop("output", outputs)
         if kwargs:
-            raise TypeError(f"Model: unexpected keyword argument(s) {sorted(kwargs)}")
+            hint = (" (Keras 1's Model(input=, output=) is read by arena.keras.models.Model; here use inputs=, "
+                    "outputs=)" if {"input", "output"} & set(kwargs) else "")
+            raise TypeError(f"Model: unexpected keyword argument(s) {sorted(kwargs)}{hint}")
         self._layers = []
         self._nodes = []
         Layer.__init__(self, name=name, trainable=trainable)

@@ -560,7 +560,7 @@ class TrainingMixin:
     # ---- fit -----------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            steps_per_epoch=None, validation_freq=1, nb_epoch=None, validation_steps=None, max_queue_size=10,
+            steps_per_epoch=None, validation_freq=1, validation_steps=None, max_queue_size=10,
             workers=1, use_multiprocessing=False, **kwargs):
         """Train for ``epochs`` passes over (x, y); returns a History (``history.history['loss']``).
 
@@ -575,9 +575,8 @@ class TrainingMixin:
         to ``max_queue_size`` batches ahead (``workers=0``: none, batches are read in the caller's thread).
         """
         if kwargs:
-            raise TypeError(f"fit: unexpected keyword argument(s) {sorted(kwargs)}")
-        if nb_epoch is not None:
-            epochs = nb_epoch
+            hint = _KERAS1_HINT if {"nb_epoch", "samples_per_epoch", "nb_val_samples"} & set(kwargs) else ""
+            raise TypeError(f"fit: unexpected keyword argument(s) {sorted(kwargs)}{hint}")
         self._require_compiled("fit")
         batch_size = _positive_batch_size(batch_size, "fit")
         epochs = checks.integer(epochs, "fit: epochs", 0)
@@ -908,6 +907,11 @@ def _check_class_labels(model, name, y, output_shape):
     if low < 0 or high >= classes:
         raise ValueError(f"Model '{model.name}': target '{name}' holds class labels from {int(low)} to {int(high)}; "
                          f"output '{name}' has {classes} classes, so labels must be in 0..{classes - 1}")
+
+
+# Keras 1 spellings are arena.keras' job (one table, arena/keras/legacy.py), not arena.nn's.
+_KERAS1_HINT = ("; Keras 1 spellings (nb_epoch, samples_per_epoch, ...) are read by arena.keras, which translates "
+                "them with a warning")
 
 
 def _positive_batch_size(batch_size, what):
