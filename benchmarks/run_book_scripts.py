@@ -28,6 +28,9 @@ the authors' photos, NLTK's punkt and tagger models unless an nltk_data folder h
 listed but run only with ``--with-non-keras``; helper modules imported by
 other programs of the chapter (``make_tensorboard.py``, ``wrapped_game.py``) are copied, never run.
 
+Besides Keras the programs import scikit-learn, pandas and nltk (Arena's ``book`` extra: ``pip install -e
+'.[book]'``); ``--list`` and the results name the packages ``--python`` lacks and the programs that import them.
+
 Each program runs under ``--python`` (default: this interpreter) with a wall-clock limit (``--timeout``), stdin
 closed, ``MPLBACKEND=Agg``, ``SDL_VIDEODRIVER=dummy``, ``ARENA_DATA_DIR`` and ``NLTK_DATA`` set and this checkout
 first on ``PYTHONPATH``. Status: ``pass`` (exit 0), ``fail`` (the reason is the last error line of its stderr),
@@ -332,6 +335,23 @@ def survey(root, chapters):
     return scripts
 
 
+# Import names whose pip package is named differently; the book's own needs are Arena's `book` extra
+# (pip install -e '.[book]': scikit-learn, pandas, nltk).
+PIP_NAMES = {"sklearn": "scikit-learn", "cv2": "opencv-python-headless", "PIL": "pillow", "skimage": "scikit-image"}
+
+
+def describe_missing(scripts, missing):
+    """One line naming the packages ``--python`` lacks and the programs that import them ('' if none)."""
+    used = {m: [s.path for s in scripts if m in s.packages] for m in sorted(missing)}
+    used = {m: paths for m, paths in used.items() if paths}
+    if not used:
+        return ""
+    names = ", ".join(f"{m} (pip: {PIP_NAMES[m]})" if m in PIP_NAMES else m for m in used)
+    count = len({p for paths in used.values() for p in paths})
+    return (f"Packages missing from the interpreter: {names}; {count} program(s) import them and fail without "
+            f"them (pip install -e '.[book]' installs the book's scikit-learn, pandas and nltk).")
+
+
 def missing_packages(python, names):
     """The module names ``python`` cannot find."""
     if not names:
@@ -508,7 +528,7 @@ def print_list(scripts, missing, data_dir):
               f"{md_cell('; '.join(notes))} |")
 
 
-def print_results(programs):
+def print_results(programs, missing=frozenset()):
     print("| script | status | seconds | reason |")
     print("|---|---|---|---|")
     for s in programs:
@@ -525,6 +545,8 @@ def print_results(programs):
     if others:
         ran = sum(s.status == "pass" for s in others)
         print(f"Programs without Keras: {len(others)}; ran: {ran}")
+    if describe_missing(programs, missing):
+        print(describe_missing(programs, missing))
     cut = [s for s in programs if s.epochs]
     if cut:
         print("\nEpochs cut:\n" + "\n".join(f"- {s.path}: {', '.join(s.epochs)}" for s in cut), flush=True)
@@ -564,9 +586,11 @@ def main(argv=None):
         if args.only:
             scripts = [s for s in scripts
                        if any(fnmatch.fnmatch(s.name, g) or fnmatch.fnmatch(s.path, g) for g in args.only)]
+        missing = missing_packages(args.python, set().union(*(s.packages for s in scripts)) if scripts else set())
         if args.list:
-            missing = missing_packages(args.python, set().union(*(s.packages for s in scripts)) if scripts else set())
             print_list(scripts, missing, data_dir)
+            if describe_missing(scripts, missing):
+                print("\n" + describe_missing(scripts, missing))
             return 0
         if not data_dir.is_dir():
             p.error(f"--data {data_dir} is not a folder")
@@ -599,12 +623,15 @@ def main(argv=None):
                                          f"({next((r.status for r in results if r.name == n.source), 'not run')})"
                                          for n in blocked)
                     continue
+                if s.packages & missing:
+                    print(f"  {s.path} imports {', '.join(sorted(s.packages & missing))}, missing here",
+                          file=sys.stderr, flush=True)
                 print(f"running {s.path} ...", file=sys.stderr, flush=True)
                 run_one(s, root, args.python, env, args.timeout)
                 print(f"  {s.status} in {s.seconds:.1f} s {s.reason}", file=sys.stderr, flush=True)
         if placed:
             print("Data placed (paths in the work folder, laid out as the book's repository):\n" + "\n".join(f"- {line}" for line in placed) + "\n")
-        print_results(results)
+        print_results(results, missing)
         if args.json:
             Path(args.json).write_text(json.dumps(
                 [{"script": s.path, "kind": s.kind, "status": s.status, "seconds": s.seconds, "reason": s.reason,
