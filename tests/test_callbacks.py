@@ -688,3 +688,26 @@ def test_tensorboard_writes_embeddings_to_the_projector_and_text(tmp_path, fresh
     bad = TensorBoard(tmp_path / "bad", embeddings_freq=1, embeddings_metadata=["a"])
     with pytest.raises(ValueError, match="has 1 labels; its embedding matrix has 4 rows"):
         m.fit(np.array([[1, 2, 3]]), np.ones((1, 1)), verbose=0, callbacks=[bad])
+
+
+def test_tensorboard_embeddings_as_keras2_programs_give_them(tmp_path, fresh_session):
+    """The book's ch. 5 scripts: embeddings_metadata is a path relative to log_dir that the program writes
+    after training (Keras writes the path into the projector config; TensorBoard reads it from log_dir),
+    and embeddings_layer_names may be one name."""
+    from arena.callbacks import TensorBoard
+    from arena.nn.layers import Embedding, Flatten
+    m = Sequential([Embedding(4, 2, input_length=3, name="words"), Flatten(), Dense(1)])
+    m.compile("sgd", "mse")
+    x, y = np.array([[1, 2, 3]] * 4), np.ones((4, 1))
+    tb = TensorBoard(tmp_path, embeddings_freq=1, embeddings_layer_names="words",
+                     embeddings_metadata="embedding/metadata.tsv")
+    m.fit(x, y, verbose=0, callbacks=[tb])
+    config = (tmp_path / "projector_config.pbtxt").read_text()
+    assert 'metadata_path: "embedding/metadata.tsv"' in config and 'tensor_path: "00000/words/tensors.tsv"' in config
+    assert len((tmp_path / "00000" / "words" / "tensors.tsv").read_text().splitlines()) == 4
+    (tmp_path / "later").mkdir()
+    (tmp_path / "later" / "embedding").mkdir()
+    (tmp_path / "later" / "embedding" / "metadata.tsv").write_text("<pad>\na\nb\nc\n")  # there already: read
+    m.fit(x, y, verbose=0, callbacks=[TensorBoard(tmp_path / "later", embeddings_freq=1, embeddings_layer_names=[],
+                                                  embeddings_metadata="embedding/metadata.tsv")])
+    assert (tmp_path / "later" / "00000" / "words" / "metadata.tsv").read_text().split() == ["<pad>", "a", "b", "c"]

@@ -497,3 +497,43 @@ def test_program_generator_fed_keras1_fit_generator(fresh_session):
                                       nb_val_samples=64, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert history.history["val_acc"][-1] > 0.8
+
+
+def test_program_keras2_custom_layer_and_a_model_of_one_listed_output(fresh_session):
+    """Keras 2's own custom-layer example (engine.topology.Layer, add_weight by keyword, call(x, mask=None),
+    compute_output_shape) in Model(inputs=[x], outputs=[y]), whose predict returns the array in Keras 2."""
+    from arena.keras import backend as K
+    from arena.keras.engine.topology import Layer
+    from arena.keras.layers import Dense, Input
+    from arena.keras.models import Model
+
+    class MyLayer(Layer):
+        def __init__(self, output_dim, **kwargs):
+            self.output_dim = output_dim
+            super(MyLayer, self).__init__(**kwargs)
+
+        def build(self, input_shape):
+            self.kernel = self.add_weight(name="kernel", shape=(input_shape[1], self.output_dim),
+                                          initializer="uniform", trainable=True)
+            super(MyLayer, self).build(input_shape)
+
+        def call(self, x, mask=None):
+            return K.dot(x, self.kernel)
+
+        def compute_output_shape(self, input_shape):
+            return (input_shape[0], self.output_dim)
+
+    x = Input(shape=(4,))
+    mine = MyLayer(3)
+    model = Model(inputs=[x], outputs=[Dense(2)(mine(x))])
+    assert model.output_shape == (None, 2) and mine.output_shape == (None, 3)
+    X = np.random.RandomState(0).rand(8, 4).astype("float32")
+    before = mine.get_weights()[0]
+    model.compile("sgd", "mse")
+    model.fit(X, [np.ones((8, 2))], epochs=1, verbose=0)
+    assert not np.allclose(mine.get_weights()[0], before)  # the custom weight trains
+    out = model.predict(X)
+    assert isinstance(out, np.ndarray) and out.shape == (8, 2)
+    assert isinstance(model.predict_on_batch(X), np.ndarray)
+    assert Dense(1)(model(Input(shape=(4,)))).shape == (None, 1)  # called, it gives a tensor, not a list
+    assert isinstance(nn.Model(x, [model.outputs[0]]).predict(X), list)  # arena.nn keeps Keras 3's list

@@ -222,3 +222,19 @@ def test_layer_input_and_output_tensors_build_sub_models(fresh_session):
     assert encoder_layer.get_output_at(0) is code
     with pytest.raises(AttributeError, match="never been called"):
         Dense(3).output
+
+
+def test_output_shape_is_the_shape_of_the_layers_output_tensor(fresh_session):
+    dense = Dense(3)
+    with pytest.raises(AttributeError, match="never been called"):
+        dense.output_shape
+    dense(Input(shape=(4,)))
+    dense(Input(shape=(4,)))  # called twice, the same shape: Keras 2 still answers
+    assert dense.output_shape == (None, 3)
+    steps = Dense(2, name="steps")
+    steps(Input(shape=(None, 4)))
+    steps(Input(shape=(3, 4)))
+    with pytest.raises(AttributeError, match="'steps' was called 2 times with different output shapes"):
+        steps.output_shape
+    with pytest.raises(AttributeError):
+        dense.output_shape = (None, 4)  # read-only, as in Keras 2

@@ -31,10 +31,13 @@ class TensorBoard(Callback):
     JSON are written to the Text tab instead.
 
     ``embeddings_freq``: every that many epochs, the weights of the model's Embedding layers (or
-    those named in ``embeddings_layer_names``) go to TensorBoard's Projector, one row per token,
-    labelled by ``embeddings_metadata``: a list of labels (row i's label at i, e.g. the words of a
-    tokenizer's ``index_word`` with a padding label first), a path to a file of one label per line,
-    or a dict of those by layer name. :meth:`log_text` adds text (e.g. a char-RNN's sample) to the
+    those named in ``embeddings_layer_names``, a list of names or one name; None or empty: all) go to
+    TensorBoard's Projector, one row per token, labelled by ``embeddings_metadata``: a list of labels
+    (row i's label at i, e.g. the words of a tokenizer's ``index_word`` with a padding label first), a
+    path to a file of one label per line, or a dict of those by layer name. A relative path is
+    relative to ``log_dir``, as in Keras (TensorBoard reads it from there); a file that does not exist
+    yet (a program may write it after training, as the book's do) is referenced for TensorBoard to
+    read when it is opened, as Keras does. :meth:`log_text` adds text (e.g. a char-RNN's sample) to the
     Text tab. Keras' ``write_images``, ``profile_batch``, ``embeddings_data``, ``batch_size``,
     ``write_steps_per_second`` and ``write_grads`` are accepted (scripts pass them) and do nothing.
     """
@@ -46,7 +49,9 @@ class TensorBoard(Callback):
         if unknown:
             raise TypeError(f"TensorBoard: unexpected keyword argument(s) {unknown}")
         self.embeddings_freq = check_int("TensorBoard", "embeddings_freq", embeddings_freq, 0)
-        self.embeddings_layer_names = embeddings_layer_names
+        if isinstance(embeddings_layer_names, str):
+            embeddings_layer_names = [embeddings_layer_names]
+        self.embeddings_layer_names = list(embeddings_layer_names) if embeddings_layer_names else None
         self.embeddings_metadata = embeddings_metadata
         super().__init__()
         log_dir = os.fspath(log_dir) if isinstance(log_dir, os.PathLike) else log_dir
@@ -193,16 +198,36 @@ class TensorBoard(Callback):
         for layer in layers:
             matrix = np.asarray(layer.get_weights()[0])
             labels = self._labels_for(layer, matrix.shape[0])
-            self._writer("").add_embedding(matrix, metadata=labels, tag=layer.name, global_step=int(step))
+            if isinstance(labels, str):  # a metadata file still to be written: referenced, as Keras does
+                self._add_embedding_referencing(matrix, labels, layer.name, int(step))
+            else:
+                self._writer("").add_embedding(matrix, metadata=labels, tag=layer.name, global_step=int(step))
+
+    def _add_embedding_referencing(self, matrix, metadata_path, tag, step):
+        """A Projector entry (as tensorboardX writes them) whose labels are the file ``metadata_path``
+        (relative to log_dir), read by TensorBoard when it shows the embedding."""
+        from tensorboardX.embedding import make_mat
+        self._writer("")  # the run's event file: TensorBoard finds the projector config beside it
+        subdir = f"{step:05d}/{tag}"
+        os.makedirs(os.path.join(self.log_dir, subdir), exist_ok=True)
+        make_mat(matrix, os.path.join(self.log_dir, subdir))
+        with open(os.path.join(self.log_dir, "projector_config.pbtxt"), "a", encoding="utf-8") as f:
+            f.write(f'embeddings {{\ntensor_name: "{tag}:{step:05d}"\ntensor_path: "{subdir}/tensors.tsv"\n'
+                    f'metadata_path: {json.dumps(metadata_path, ensure_ascii=False)}\n}}\n')
 
     def _labels_for(self, layer, rows):
+        """The labels of ``layer``'s rows: a list, None, or (a file not written yet) its path as given."""
         meta = self.embeddings_metadata
         if isinstance(meta, dict):
             meta = meta.get(layer.name)
         if meta is None:
             return None
         if isinstance(meta, (str, os.PathLike)):
-            with open(meta, encoding="utf-8") as f:
+            ref = os.fspath(meta)
+            path = os.path.join(self.log_dir, ref)  # an absolute path stays as it is
+            if not os.path.isfile(path):
+                return ref
+            with open(path, encoding="utf-8") as f:
                 meta = [line.rstrip("\n") for line in f]
         labels = [str(m) for m in meta]
         if len(labels) != rows:

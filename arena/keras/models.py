@@ -64,6 +64,14 @@ class Model(nn.Model):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **legacy.translate("Model", kwargs))
 
+    def _init_graph(self, inputs, outputs):
+        super()._init_graph(inputs, outputs)
+        # Keras 2: a model of one output is that output, listed or not (``Model(x, [y])``): predict returns
+        # the array, calling the model gives the tensor, output_shape is its shape. (Keras 3 and arena.nn
+        # keep the list.)
+        if len(self.outputs) == 1:
+            self._outputs_are_list = False
+
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, *args, **kwargs):
         return super().compile(optimizer, loss, _keras2_metrics(metrics), *args, **kwargs)
 

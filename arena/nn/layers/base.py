@@ -704,6 +704,20 @@ class Layer:
         node = self._inbound_nodes[self._only_node("input")]
         return node.outputs[0] if not node.inputs else self.get_input_at(0)
 
+    @property
+    def output_shape(self):
+        """Keras 2's ``layer.output_shape``: the shape of the layer's output tensor (a list of shapes for
+        several), batch axis None; the same for every call of the layer, else an error."""
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has never been called, so it has no output_shape")
+        shapes = {tuple(t.shape for t in node.outputs) for node in self._inbound_nodes}
+        if len(shapes) > 1:
+            raise AttributeError(f"Layer '{self.name}' was called {len(self._inbound_nodes)} times with different "
+                                 f"output shapes {sorted(map(str, shapes))}, so its output_shape is ambiguous: use "
+                                 f"get_output_at(node_index).shape")
+        (outs,) = shapes
+        return outs[0] if len(outs) == 1 else list(outs)
+
     # ---- shape checks with clear messages ---------------------------------------
     def _expect_rank(self, input_shape, rank, what, hint=""):
         if not isinstance(input_shape, tuple) or len(input_shape) != rank:
