@@ -109,12 +109,26 @@ def test_losses_take_keras2s_target_first_order_and_clip():
 def test_configuration():
     assert K.backend() == "jax" and K.floatx() == "float32" and K.epsilon() == 1e-7
     assert K.image_data_format() == "channels_last" and K.image_dim_ordering() == "tf"
-    K.set_image_dim_ordering("tf")
-    K.set_image_data_format("channels_last")
-    with pytest.raises(ValueError, match="channels-last"):
-        K.set_image_dim_ordering("th")
-    with pytest.raises(ValueError, match="transpose"):
-        K.set_image_data_format("channels_first")
+    K.set_image_dim_ordering("th")
+    try:
+        assert K.image_data_format() == "channels_first" and K.image_dim_ordering() == "th"
+        x = np.arange(2 * 3 * 4 * 4, dtype="float32").reshape(2, 3, 4, 4)  # (batch, channels, rows, cols)
+        kernel = np.ones((2, 2, 3, 5), "float32")
+        as_last = np.transpose(x, (0, 2, 3, 1))
+        np.testing.assert_allclose(K.eval(K.conv2d(x, kernel)),  # the backend's layout when data_format is None
+                                   np.transpose(K.eval(K.conv2d(as_last, kernel, data_format="channels_last")),
+                                                (0, 3, 1, 2)))
+        np.testing.assert_allclose(K.eval(K.pool2d(x, (2, 2), strides=(2, 2))),
+                                   np.transpose(K.eval(K.pool2d(as_last, (2, 2), strides=(2, 2),
+                                                                data_format="channels_last")), (0, 3, 1, 2)))
+        assert K.eval(K.bias_add(x, np.array([0.0, 10.0, 20.0], "float32")))[0, :, 0, 0].tolist() == [0, 26, 52]
+    finally:
+        K.set_image_data_format("channels_last")
+    assert K.image_dim_ordering() == "tf"
+    with pytest.raises(ValueError, match="unknown ordering 'theano'"):
+        K.set_image_dim_ordering("theano")
+    with pytest.raises(ValueError, match="unknown data format 'NCHW'"):
+        K.set_image_data_format("NCHW")
     K.set_epsilon(1e-4)
     try:
         assert K.epsilon() == 1e-4

@@ -124,6 +124,8 @@ def _cases():
          {"pool_size": [3], "strides": [1], "padding": "same"}, ["`pool_length`", "`stride`", "`border_mode`"]),
         ("MaxPooling2D border_mode", lambda: MaxPooling2D((2, 2), border_mode="same", dim_ordering="tf"),
          {"padding": "same"}, ["`border_mode`", "`dim_ordering`"]),
+        ("MaxPooling2D dim_ordering th", lambda: MaxPooling2D((2, 2), dim_ordering="th"),
+         {"data_format": "channels_first"}, ["`dim_ordering`"]),
         ("AveragePooling2D border_mode", lambda: AveragePooling2D(border_mode="valid"), {"padding": "valid"},
          ["`border_mode`"]),
         ("Dropout p", lambda: Dropout(p=0.3), {"rate": 0.3}, ["`p`"]),
@@ -187,7 +189,7 @@ def test_warnings_name_the_keras2_spelling(monkeypatch):
     (lambda L: L.Dense(4, output_dim=5), TypeError, "both `output_dim`"),
     (lambda L: L.BatchNormalization(mode=2), ValueError, "mode=2 has no Keras 2 counterpart"),
     (lambda L: L.Embedding(10, 4, dropout=0.2), TypeError, "noise_shape"),
-    (lambda L: L.Convolution2D(8, 3, 3, dim_ordering="th"), ValueError, "channels_last"),
+    (lambda L: L.Convolution2D(8, 3, 3, dim_ordering="theano"), ValueError, "dim_ordering='theano' has no Keras 2"),
     (lambda L: L.Convolution2D(8, 3, 3, "same"), TypeError, "by name"),
     (lambda L: L.LSTM(4, forget_bias_init="glorot_uniform"), ValueError, "forget_bias_init"),
     (lambda L: L.merge([L.Input((3,)), L.Input((3,))], mode="xor"), ValueError, "unknown mode"),
@@ -497,6 +499,37 @@ def test_program_generator_fed_keras1_fit_generator(fresh_session):
                                       nb_val_samples=64, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert history.history["val_acc"][-1] > 0.8
+
+
+def test_program_lenet_channels_first_after_set_image_dim_ordering_th(fresh_session):
+    """The book's keras_LeNet.py: K.set_image_dim_ordering("th"), then images as (1, rows, cols)."""
+    from arena.keras import backend as K
+    from arena.keras.layers.convolutional import Conv1D, Conv2D, MaxPooling2D
+    from arena.keras.layers.core import Activation, Dense, Flatten
+    from arena.keras.models import Sequential
+    from arena.keras.utils import np_utils
+
+    K.set_image_dim_ordering("th")
+    try:
+        model = Sequential()
+        model.add(Conv2D(4, kernel_size=3, padding="same", input_shape=(1, 6, 6)))
+        model.add(Activation("relu"))
+        model.add(MaxPooling2D(pool_size=(2, 2), strides=(2, 2)))
+        model.add(Flatten())
+        model.add(Dense(2))
+        model.add(Activation("softmax"))
+        assert [model.layers[i].output_shape for i in (0, 2, 3)] == [(None, 4, 6, 6), (None, 4, 3, 3), (None, 36)]
+        assert Conv2D(2, 3, data_format="channels_last").data_format == "channels_last"  # given: kept
+        assert Conv1D(2, 3).data_format == "channels_last"  # Keras 2's 1-D layers are always channels-last
+        x = np.zeros((16, 1, 6, 6), "float32")
+        x[8:, :, :3] = 1.0  # class 1: the top half lit
+        y = np_utils.to_categorical(np.repeat([0, 1], 8), 2)
+        model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+        history = model.fit(x, y, batch_size=8, epochs=3, verbose=0)
+        assert history.history["loss"][-1] < history.history["loss"][0]
+    finally:
+        K.set_image_dim_ordering("tf")
+    assert Conv2D(2, 3).data_format == "channels_last"
 
 
 def test_program_keras2_custom_layer_and_a_model_of_one_listed_output(fresh_session):

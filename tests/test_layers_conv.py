@@ -331,8 +331,8 @@ def test_bad_padding_names_allowed_values():
 
 
 def test_other_conv_argument_errors():
-    with pytest.raises(ValueError, match="channels_last"):
-        nn.Conv2D(4, 3, data_format="channels_first")
+    with pytest.raises(ValueError, match="'channels_last'.*'channels_first'.*got 'NCHW'"):
+        nn.Conv2D(4, 3, data_format="NCHW")
     with pytest.raises(ValueError, match="kernel_size"):
         nn.Conv2D(4, (3, 3, 3))
     with pytest.raises(ValueError, match="filters"):
@@ -420,3 +420,32 @@ def test_activation_layers_match_numpy(fresh_session):
         ReLU(negative_slope=-1)
     with pytest.raises(ValueError, match="shared axis 3 is beyond the input's rank"):
         PReLU(shared_axes=[3])(np.ones((2, 4), "float32"))
+
+
+CHANNELS_FIRST_LAYERS = [
+    lambda f: nn.Conv2D(4, 3, strides=2, padding="same", data_format=f),
+    lambda f: nn.Conv2DTranspose(4, 3, strides=2, padding="same", data_format=f),
+    lambda f: nn.MaxPooling2D(2, data_format=f),
+    lambda f: nn.AveragePooling2D(3, strides=2, padding="same", data_format=f),
+    lambda f: nn.GlobalAveragePooling2D(data_format=f, keepdims=True),
+    lambda f: nn.GlobalMaxPooling2D(data_format=f),
+    lambda f: nn.ZeroPadding2D(((1, 2), (0, 1)), data_format=f),
+    lambda f: nn.Cropping2D(((1, 2), (0, 1)), data_format=f),
+    lambda f: nn.UpSampling2D((2, 3), data_format=f, interpolation="bilinear"),
+]
+
+
+def test_channels_first_is_channels_last_on_transposed_data_with_the_same_weights():
+    x = rand(2, 3, 7, 6)  # (batch, channels, height, width)
+    to_first = (0, 3, 1, 2)
+    for make in CHANNELS_FIRST_LAYERS:
+        first, last = make("channels_first"), make("channels_last")
+        y_first = run(first, x)
+        y_last = run(last, x.transpose(0, 2, 3, 1), first.get_weights() or None)
+        expected = y_last.transpose(to_first) if y_last.ndim == 4 else y_last
+        np.testing.assert_allclose(y_first, expected, rtol=1e-5, atol=1e-5, err_msg=type(first).__name__)
+        assert first.get_config()["data_format"] == "channels_first"
+    # SpatialDropout2D drops whole (height, width) maps of a channel
+    y = np.asarray(nn.SpatialDropout2D(0.5, data_format="channels_first")(np.ones((4, 8, 3, 3)), training=True,
+                                                                           key=jax.random.key(0)))
+    assert ((y == 0).all(axis=(2, 3)) | (y != 0).all(axis=(2, 3))).all() and (y == 0).any() and (y != 0).any()

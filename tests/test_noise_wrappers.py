@@ -70,7 +70,7 @@ def test_noise_arguments_are_checked(fresh_session):
     with pytest.raises(ValueError, match="seed must be a non-negative integer"):
         GaussianDropout(0.1, seed=-1)
     with pytest.raises(ValueError, match="SpatialDropout2D 'spatial_dropout2d_.*channels_last.*'channels_first'"):
-        SpatialDropout2D(0.1, data_format="channels_first")
+        SpatialDropout2D(0.1, data_format="NCHW")
     with pytest.raises(ValueError, match=r"SpatialDropout1D 'sd' expects input of rank 3.*got shape \(None, 4\)"):
         SpatialDropout1D(0.1, name="sd")(Input(shape=(4,)))
 

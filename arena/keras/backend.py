@@ -6,8 +6,10 @@ computes at once. On symbolic values (a layer's output, ``placeholder()``, ``var
 outputs)`` compiles the expressions (and the model layers they run through) into one jitted function,
 and ``gradients(loss, x)`` is ``jax.grad`` of part of it. See :mod:`arena.keras._symbolic`.
 
-Arena's layers are channels-last: ``set_image_data_format('channels_first')`` (Keras 1's
-``set_image_dim_ordering('th')``) is an error. ``floatx``/``epsilon`` are this module's defaults for the
+``set_image_data_format('channels_first')`` (Keras 1's ``set_image_dim_ordering('th')``) makes the image
+layers created afterwards (and this module's ``conv2d``/``pool2d``/``bias_add``) read (batch, channels, ...),
+as in Keras 2; arena.nn runs them as channels-last between two transposes, as Keras 2's TensorFlow backend
+did. ``floatx``/``epsilon`` are this module's defaults for the
 arrays and clipping it creates; arena.nn's layers compute in float32 and its losses clip with 1e-7.
 """
 import builtins
@@ -24,7 +26,8 @@ from arena.keras._symbolic import (LEARNING_PHASE, Gradient, Graph, Placeholder,
 from arena.nn.layers import Input, KerasTensor
 from arena.nn.layers.base import clear_session as _clear_layer_names
 
-_config = {"epsilon": 1e-7, "floatx": "float32", "learning_phase": 0}
+_config = {"epsilon": 1e-7, "floatx": "float32", "learning_phase": 0, "image_data_format": "channels_last"}
+_DATA_FORMATS = ("channels_last", "channels_first")
 _FLOATS = ("float16", "bfloat16", "float32", "float64")
 
 
@@ -73,32 +76,31 @@ def cast_to_floatx(x):
     return np.asarray(x, dtype=floatx())
 
 
-_CHANNELS_LAST_ONLY = ("Arena's layers are channels-last (images as batch x height x width x channels); "
-                       "transpose channels-first data with np.transpose(x, (0, 2, 3, 1)) and keep the default")
-
-
 def image_data_format():
-    """Always ``'channels_last'``."""
-    return "channels_last"
+    """The image layout that layers created with ``data_format=None`` take: ``'channels_last'`` (default:
+    batch, height, width, channels) or ``'channels_first'`` (batch, channels, height, width)."""
+    return _config["image_data_format"]
 
 
 def set_image_data_format(data_format):
-    if data_format == "channels_first":
-        raise ValueError(f"set_image_data_format('channels_first'): {_CHANNELS_LAST_ONLY}")
-    if data_format != "channels_last":
-        raise ValueError(f"set_image_data_format: unknown data format {data_format!r}; expected 'channels_last'")
+    """Set :func:`image_data_format` (it applies to layers created afterwards)."""
+    if data_format not in _DATA_FORMATS:
+        raise ValueError(f"set_image_data_format: unknown data format {data_format!r}; expected one of "
+                         f"{_DATA_FORMATS}")
+    _config["image_data_format"] = data_format
 
 
 def image_dim_ordering():
-    """Keras 1's name of the image layout: always ``'tf'`` (channels-last)."""
-    return "tf"
+    """Keras 1's name of the image layout: ``'tf'`` (channels-last) or ``'th'`` (channels-first)."""
+    return "th" if image_data_format() == "channels_first" else "tf"
 
 
 def set_image_dim_ordering(dim_ordering):
-    if dim_ordering == "th":
-        raise ValueError(f"set_image_dim_ordering('th') (Theano's channels-first layout): {_CHANNELS_LAST_ONLY}")
-    if dim_ordering != "tf":
-        raise ValueError(f"set_image_dim_ordering: unknown ordering {dim_ordering!r}; expected 'tf'")
+    """Keras 1's :func:`set_image_data_format`: ``'tf'`` is channels-last, ``'th'`` channels-first."""
+    if dim_ordering not in ("tf", "th"):
+        raise ValueError(f"set_image_dim_ordering: unknown ordering {dim_ordering!r}; expected 'tf' (channels-last) "
+                         f"or 'th' (channels-first)")
+    set_image_data_format("channels_first" if dim_ordering == "th" else "channels_last")
 
 
 def learning_phase():
@@ -637,9 +639,20 @@ def binary_crossentropy(target, output, from_logits=False):
 
 
 # ---- convolution -------------------------------------------------------------------------------
-def _channels_last(data_format, what):
-    if data_format not in (None, "channels_last"):
-        raise ValueError(f"{what}: data_format must be 'channels_last'; {_CHANNELS_LAST_ONLY}")
+def _data_format(data_format, what):
+    """``data_format`` (None: :func:`image_data_format`), checked."""
+    data_format = data_format or image_data_format()
+    if data_format not in _DATA_FORMATS:
+        raise ValueError(f"{what}: data_format must be one of {_DATA_FORMATS}; got {data_format!r}")
+    return data_format
+
+
+def _channels_last_op(fn, x, data_format, what):
+    """``fn`` (written for channels-last) on ``x`` laid out as ``data_format``: channels-first is moved to
+    channels-last and back, as Keras 2's TensorFlow backend did."""
+    if _data_format(data_format, what) == "channels_last":
+        return fn(x)
+    return jnp.moveaxis(fn(jnp.moveaxis(x, 1, -1)), -1, 1)
 
 
 def _pair(v, n):
@@ -648,41 +661,49 @@ def _pair(v, n):
 
 @_op
 def conv1d(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
-    """(batch, steps, in) * kernel (k, in, out) -> (batch, new steps, out)."""
-    _channels_last(data_format, "conv1d")
-    if padding == "causal":
-        x = jnp.pad(x, ((0, 0), (_pair(dilation_rate, 1)[0] * (kernel.shape[0] - 1), 0), (0, 0)))
-        padding = "valid"
-    return jax.lax.conv_general_dilated(x, kernel, _pair(strides, 1), padding.upper(),
-                                        rhs_dilation=_pair(dilation_rate, 1), dimension_numbers=("NWC", "WIO", "NWC"))
+    """(batch, steps, in) * kernel (k, in, out) -> (batch, new steps, out) ((batch, in, steps) -> (batch, out,
+    new steps) channels-first)."""
+    def conv(x, padding=padding):
+        if padding == "causal":
+            x = jnp.pad(x, ((0, 0), (_pair(dilation_rate, 1)[0] * (kernel.shape[0] - 1), 0), (0, 0)))
+            padding = "valid"
+        return jax.lax.conv_general_dilated(x, kernel, _pair(strides, 1), padding.upper(),
+                                            rhs_dilation=_pair(dilation_rate, 1),
+                                            dimension_numbers=("NWC", "WIO", "NWC"))
+    return _channels_last_op(conv, x, data_format, "conv1d")
 
 
 @_op
 def conv2d(x, kernel, strides=(1, 1), padding="valid", data_format=None, dilation_rate=(1, 1)):
-    """(batch, h, w, in) * kernel (kh, kw, in, out) -> (batch, new h, new w, out)."""
-    _channels_last(data_format, "conv2d")
-    return jax.lax.conv_general_dilated(x, kernel, _pair(strides, 2), padding.upper(),
-                                        rhs_dilation=_pair(dilation_rate, 2),
-                                        dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    """(batch, h, w, in) * kernel (kh, kw, in, out) -> (batch, new h, new w, out) (channels-first: (batch, in,
+    h, w) -> (batch, out, new h, new w), the same kernel)."""
+    return _channels_last_op(lambda x: jax.lax.conv_general_dilated(
+        x, kernel, _pair(strides, 2), padding.upper(), rhs_dilation=_pair(dilation_rate, 2),
+        dimension_numbers=("NHWC", "HWIO", "NHWC")), x, data_format, "conv2d")
 
 
 @_op
 def pool2d(x, pool_size, strides=(1, 1), padding="valid", data_format=None, pool_mode="max"):
-    """Max or average pooling over (batch, h, w, channels) windows (an average ignores 'same' padding)."""
-    _channels_last(data_format, "pool2d")
-    window, steps = (1, *_pair(pool_size, 2), 1), (1, *_pair(strides, 2), 1)
-    if pool_mode == "max":
-        return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, window, steps, padding.upper())
-    if pool_mode != "avg":
+    """Max or average pooling over (batch, h, w, channels) windows (or (batch, channels, h, w) channels-first;
+    an average ignores 'same' padding)."""
+    if pool_mode not in ("max", "avg"):
         raise ValueError(f"pool2d: pool_mode must be 'max' or 'avg'; got {pool_mode!r}")
-    total = jax.lax.reduce_window(x, 0.0, jax.lax.add, window, steps, padding.upper())
-    count = jax.lax.reduce_window(jnp.ones_like(x), 0.0, jax.lax.add, window, steps, padding.upper())
-    return total / count
+    window, steps = (1, *_pair(pool_size, 2), 1), (1, *_pair(strides, 2), 1)
+
+    def pool(x):
+        if pool_mode == "max":
+            return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, window, steps, padding.upper())
+        total = jax.lax.reduce_window(x, 0.0, jax.lax.add, window, steps, padding.upper())
+        count = jax.lax.reduce_window(jnp.ones_like(x), 0.0, jax.lax.add, window, steps, padding.upper())
+        return total / count
+    return _channels_last_op(pool, x, data_format, "pool2d")
 
 
 @_op
 def bias_add(x, bias, data_format=None):
-    _channels_last(data_format, "bias_add")
+    """``x + bias`` on the channels axis (the last, or axis 1 channels-first)."""
+    if _data_format(data_format, "bias_add") == "channels_first" and jnp.ndim(x) > 2:
+        return x + jnp.reshape(bias, (1, -1) + (1,) * (jnp.ndim(x) - 2))
     return x + bias
 
 

@@ -228,17 +228,31 @@ def layer_arguments(owner, args, kwargs, table=None, parameters=()):
     return args, kwargs
 
 
+def _image_data_format(args, kwargs, parameters):
+    """Keras 2: a layer whose ``data_format`` is None (not given) takes ``K.image_data_format()``."""
+    position = parameters.index("data_format")
+    if len(args) > position or kwargs.get("data_format") is not None:
+        return kwargs
+    from arena.keras import backend
+    return {**kwargs, "data_format": backend.image_data_format()}
+
+
 def keras2_class(base, module, table=None):
     """``base`` (an arena.nn class) under its own name, taking Keras 1 spellings and Keras 2.0's defaults
-    (``table``: the entry of :data:`ARGUMENTS`, default the class name). A subclass, so configs, files
-    and ``isinstance`` are those of ``base``; it is not registered, so files load as ``base``."""
+    (``table``: the entry of :data:`ARGUMENTS`, default the class name); an image layer whose ``data_format``
+    defaults to None takes ``K.image_data_format()`` as in Keras 2. A subclass, so configs, files and
+    ``isinstance`` are those of ``base``; it is not registered, so files load as ``base``."""
     owner = base.__name__
     signature = inspect.signature(base.__init__)
     parameters = [p.name for p in signature.parameters.values()
                   if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD][1:]  # after self
+    # Keras 2 gives 2-D image layers data_format=None, i.e. the backend's layout; 1-D ones 'channels_last'.
+    image_layer = "data_format" in parameters and signature.parameters["data_format"].default is None
 
     def __init__(self, *args, **kwargs):
         args, kwargs = layer_arguments(owner, args, kwargs, table, parameters)
+        if image_layer:
+            kwargs = _image_data_format(args, kwargs, parameters)
         base.__init__(self, *args, **kwargs)
 
     __init__.__signature__ = signature  # help() shows base's arguments

@@ -1,9 +1,14 @@
-"""Convolution layers, channels-last: Conv1D, Conv2D, Conv2DTranspose.
+"""Convolution layers: Conv1D, Conv2D, Conv2DTranspose.
 
 Kernels are stored in Keras' layout so weights load from Keras files unchanged:
 ``(k, in, out)`` / ``(kh, kw, in, out)`` for convolutions and
 ``(kh, kw, out, in)`` for Conv2DTranspose. The math runs on
 ``jax.lax.conv_general_dilated`` with dimension numbers NWC/WIO and NHWC/HWIO.
+
+Arena's layout is channels-last. ``data_format='channels_first'`` (Keras' (batch, channels, ...),
+Theano's layout) is taken by the convolution, pooling, padding, cropping, up-sampling and spatial
+dropout layers: the input is moved to channels-last, the same math runs, and the output is moved
+back (as Keras 2's TensorFlow backend did), so the kernels are the same either way.
 """
 import math
 
@@ -20,11 +25,43 @@ _AXES = {1: "(batch, steps, channels)", 2: "(batch, height, width, channels)"}
 
 
 def check_data_format(layer, data_format):
-    """Arena layers are channels-last; say so clearly for anything else."""
+    """For layers that are channels-last only: say so clearly for anything else."""
     if data_format not in (None, "channels_last"):
         raise ValueError(f"{type(layer).__name__} '{layer.name}': data_format must be 'channels_last' (Arena "
                          f"layers are channels-last, i.e. NHWC); got {data_format!r}. Transpose your data with "
                          f"np.transpose(x, (0, 2, 3, 1)) instead")
+
+
+def data_format_of(layer, data_format):
+    """A layer's image layout: ``'channels_last'`` (None: Arena's default) or ``'channels_first'``."""
+    if data_format in (None, "channels_last", "channels_first"):
+        return data_format or "channels_last"
+    raise ValueError(f"{type(layer).__name__} '{layer.name}': data_format must be 'channels_last' (batch, ..., "
+                     f"channels) or 'channels_first' (batch, channels, ...); got {data_format!r}")
+
+
+def last_shape(shape, data_format):
+    """A shape in ``data_format`` as its channels-last shape: (b, c, *spatial) -> (b, *spatial, c)."""
+    if data_format != "channels_first" or not isinstance(shape, tuple) or len(shape) < 3:
+        return shape
+    return (shape[0],) + tuple(shape[2:]) + (shape[1],)
+
+
+def format_shape(shape, data_format):
+    """A channels-last shape in ``data_format``: (b, *spatial, c) -> (b, c, *spatial) for channels-first."""
+    if data_format != "channels_first" or len(shape) < 3:
+        return shape
+    return (shape[0], shape[-1]) + tuple(shape[1:-1])
+
+
+def to_last(x, data_format):
+    """An input in ``data_format`` as channels-last."""
+    return jnp.moveaxis(x, 1, -1) if data_format == "channels_first" else x
+
+
+def from_last(y, data_format):
+    """A channels-last result in ``data_format``."""
+    return jnp.moveaxis(y, -1, 1) if data_format == "channels_first" else y
 
 
 def check_padding(layer, padding, allowed=("valid", "same")):
@@ -95,8 +132,7 @@ class _Conv(WeightedLayer):
             if min(v) < 1:
                 raise ValueError(f"{cls} '{self.name}': {what} must be positive; got {v}")
         self.padding = check_padding(self, padding, self.paddings)
-        check_data_format(self, data_format)
-        self.data_format = "channels_last"
+        self.data_format = data_format_of(self, data_format)
         self.groups = int(groups)
         if self.groups < 1 or self.filters % self.groups:
             raise ValueError(f"{cls} '{self.name}': filters ({self.filters}) must be a multiple of "
@@ -108,18 +144,20 @@ class _Conv(WeightedLayer):
 
     def build(self, input_shape):
         self._expect_rank(input_shape, self.rank + 2, _AXES[self.rank], rank_hint(self.rank, input_shape))
-        channels = input_shape[-1]
+        channels = last_shape(input_shape, self.data_format)[-1]
         if channels is None:
+            axis = "axis 1" if self.data_format == "channels_first" else "last axis"
             raise ValueError(f"{type(self).__name__} '{self.name}' needs a known number of input channels "
-                             f"(last axis); got shape {input_shape}")
+                             f"({axis}); got shape {input_shape}")
         if channels % self.groups:
             raise ValueError(f"{type(self).__name__} '{self.name}': input channels ({channels}) must be a "
                              f"multiple of groups ({self.groups}); got shape {input_shape}")
-        out = self.compute_output_shape(input_shape)
+        out = self._last_output_shape(last_shape(input_shape, self.data_format))
         if any(d is not None and d <= 0 for d in out[1:-1]):
             raise ValueError(f"{type(self).__name__} '{self.name}': input shape {input_shape} is too small for "
                              f"kernel_size {self.kernel_size}, strides {self.strides}, dilation_rate "
-                             f"{self.dilation_rate} with padding '{self.padding}' (output would be {out}). "
+                             f"{self.dilation_rate} with padding '{self.padding}' (output would be "
+                             f"{format_shape(out, self.data_format)}). "
                              f"Use padding='same' or a larger input")
         self._add_kernel_and_bias(self._kernel_shape(channels), (self.filters,))
 
@@ -140,12 +178,15 @@ class _Conv(WeightedLayer):
             feature_group_count=self.groups)
 
     def call(self, params, x, training=False, key=None):
-        y = self._conv(x, params["kernel"])
+        y = self._conv(to_last(x, self.data_format), params["kernel"])
         if self.use_bias:
             y = y + params["bias"]
-        return self.activation(y)
+        return from_last(self.activation(y), self.data_format)
 
     def compute_output_shape(self, input_shape):
+        return format_shape(self._last_output_shape(last_shape(input_shape, self.data_format)), self.data_format)
+
+    def _last_output_shape(self, input_shape):
         spatial = tuple(conv_output_length(n, k, self.padding, s, d) for n, k, s, d in
                         zip(input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate))
         return (input_shape[0],) + spatial + (self.filters,)
@@ -187,7 +228,8 @@ class Conv2D(_Conv):
     ``y[b, i, j, o] = activation(sum_{p, q, c} x[b, i*sh + p*dh - pt, j*sw + q*dw - pl, c]
     * kernel[p, q, c, o] + bias[o])``; kernel (kh, kw, in // groups, filters), bias (filters,).
     Per axis ``new = ceil((n - d*(k-1)) / s)`` for 'valid' and ``ceil(n / s)`` for 'same' (zero padding,
-    the extra row/column at the end as in TensorFlow). Note the Keras 2 signature:
+    the extra row/column at the end as in TensorFlow). ``data_format='channels_first'``: (batch, in, h, w) ->
+    (batch, filters, new_h, new_w) with the same kernel. Note the Keras 2 signature:
     ``Conv2D(64, 3, 3)`` means kernel 3x3 with *strides* 3, not Keras 1's ``Conv2D(64, 3, 3)`` (3x3 kernel).
     """
 
@@ -255,7 +297,7 @@ class Conv2DTranspose(_Conv):
         return tuple(deconv_output_length(n, k, self.padding, op, s, d) for n, k, op, s, d in
                      zip(spatial, self.kernel_size, ops, self.strides, self.dilation_rate))
 
-    def compute_output_shape(self, input_shape):
+    def _last_output_shape(self, input_shape):
         return (input_shape[0],) + self._out_sizes(input_shape[1:-1]) + (self.filters,)
 
     def get_config(self):

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 
 from arena import checks
 from arena.nn.layers.base import Layer, register
-from arena.nn.layers.conv import as_float
+from arena.nn.layers.conv import as_float, data_format_of
 
 
 def _who(layer):
@@ -101,9 +101,11 @@ class _SpatialDropout(_Noise):
         if x.ndim != self.rank:
             raise ValueError(f"{type(self).__name__} '{self.name}' expects input of rank {self.rank}; got shape "
                              f"{tuple(x.shape)}")
-        shape = (x.shape[0],) + (1,) * (self.rank - 2) + (x.shape[-1],)
-        keep = jax.random.bernoulli(self._key(key), 1.0 - self.rate, shape)
+        keep = jax.random.bernoulli(self._key(key), 1.0 - self.rate, self._noise_shape(x))
         return jnp.where(keep, x / (1.0 - self.rate), 0.0).astype(as_float(x).dtype)
+
+    def _noise_shape(self, x):
+        return (x.shape[0],) + (1,) * (self.rank - 2) + (x.shape[-1],)
 
     def get_config(self):
         # no `trainable` (it has no weights): Keras 3's SpatialDropout layers do not take the argument
@@ -121,18 +123,19 @@ class SpatialDropout1D(_SpatialDropout):
 
 @register
 class SpatialDropout2D(_SpatialDropout):
-    """Drop whole feature maps of a (batch, rows, cols, channels) input: noise shape (batch, 1, 1, channels).
-    Only ``data_format='channels_last'`` (Arena's layout) is supported."""
+    """Drop whole feature maps of a (batch, rows, cols, channels) input: noise shape (batch, 1, 1, channels)
+    (with ``data_format='channels_first'``, of a (batch, channels, rows, cols) input: (batch, channels, 1, 1))."""
 
     rank = 4
 
     def __init__(self, rate, data_format=None, seed=None, **kwargs):
         super().__init__(rate, seed=seed, **kwargs)
-        if data_format not in (None, "channels_last"):
-            raise ValueError(f"SpatialDropout2D '{self.name}': data_format must be 'channels_last' (Arena's "
-                             f"layout, batch x rows x cols x channels); got {data_format!r}. Transpose the input "
-                             f"with Permute((2, 3, 1)) first")
-        self.data_format = "channels_last"
+        self.data_format = data_format_of(self, data_format)
+
+    def _noise_shape(self, x):
+        if self.data_format == "channels_first":
+            return x.shape[:2] + (1, 1)
+        return super()._noise_shape(x)
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format}

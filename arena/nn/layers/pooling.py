@@ -1,4 +1,5 @@
-"""Pooling layers, channels-last: max/average pooling over windows and global pooling.
+"""Pooling layers: max/average pooling over windows and global pooling, channels-last (or
+``data_format='channels_first'``, run as channels-last between two transposes: see conv.py).
 
 Windowed pooling runs on ``jax.lax.reduce_window``. 'same' padding follows
 TensorFlow: pad so that ``out = ceil(n / stride)``, the extra cell at the end;
@@ -10,8 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from arena.nn.layers.base import Layer, register
-from arena.nn.layers.conv import (_AXES, as_float, check_data_format, check_padding, conv_output_length,
-                                  rank_hint)
+from arena.nn.layers.conv import (_AXES, as_float, check_padding, conv_output_length, data_format_of,
+                                  format_shape, from_last, last_shape, rank_hint, to_last)
 from arena.nn.layers.core import _int_tuple
 
 
@@ -29,18 +30,20 @@ class _Pooling(Layer):
             raise ValueError(f"{cls} '{self.name}': pool_size and strides must be positive; got "
                              f"pool_size {self.pool_size}, strides {self.strides}")
         self.padding = check_padding(self, padding)
-        check_data_format(self, data_format)
-        self.data_format = "channels_last"
+        self.data_format = data_format_of(self, data_format)
 
     def build(self, input_shape):
         self._expect_rank(input_shape, self.rank + 2, _AXES[self.rank], rank_hint(self.rank, input_shape))
-        out = self.compute_output_shape(input_shape)
+        out = self._last_output_shape(last_shape(input_shape, self.data_format))
         if any(d is not None and d <= 0 for d in out[1:-1]):
             raise ValueError(f"{type(self).__name__} '{self.name}': input shape {input_shape} is smaller than "
-                             f"pool_size {self.pool_size} with padding 'valid' (output would be {out})")
+                             f"pool_size {self.pool_size} with padding 'valid' (output would be "
+                             f"{format_shape(out, self.data_format)})")
 
     def call(self, params, x, training=False, key=None):
-        x = as_float(x)
+        return from_last(self._pool(as_float(to_last(x, self.data_format))), self.data_format)
+
+    def _pool(self, x):
         window = (1,) + self.pool_size + (1,)
         strides = (1,) + self.strides + (1,)
         padding = self.padding.upper()
@@ -55,6 +58,9 @@ class _Pooling(Layer):
         return total / count.astype(x.dtype)
 
     def compute_output_shape(self, input_shape):
+        return format_shape(self._last_output_shape(last_shape(input_shape, self.data_format)), self.data_format)
+
+    def _last_output_shape(self, input_shape):
         spatial = tuple(conv_output_length(n, p, self.padding, s)
                         for n, p, s in zip(input_shape[1:-1], self.pool_size, self.strides))
         return (input_shape[0],) + spatial + (input_shape[-1],)
@@ -116,8 +122,7 @@ class _GlobalPooling(Layer):
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
-        check_data_format(self, data_format)
-        self.data_format = "channels_last"
+        self.data_format = data_format_of(self, data_format)
         self.keepdims = bool(keepdims)
 
     def build(self, input_shape):
@@ -125,14 +130,16 @@ class _GlobalPooling(Layer):
 
     def call(self, params, x, training=False, key=None):
         x = as_float(x)
-        axes = tuple(range(1, 1 + self.rank))
+        first = self.data_format == "channels_first"
+        axes = tuple(range(2, 2 + self.rank)) if first else tuple(range(1, 1 + self.rank))
         fn = jnp.max if self.op == "max" else jnp.mean
         return fn(x, axis=axes, keepdims=self.keepdims)
 
     def compute_output_shape(self, input_shape):
+        channels = input_shape[1] if self.data_format == "channels_first" else input_shape[-1]
         if self.keepdims:
-            return (input_shape[0],) + (1,) * self.rank + (input_shape[-1],)
-        return (input_shape[0], input_shape[-1])
+            return format_shape((input_shape[0],) + (1,) * self.rank + (channels,), self.data_format)
+        return (input_shape[0], channels)
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}

@@ -1,9 +1,10 @@
-"""Spatial reshaping layers, channels-last: zero padding, up-sampling, cropping."""
+"""Spatial reshaping layers: zero padding, up-sampling, cropping; channels-last (the 2-D ones also
+``data_format='channels_first'``, run as channels-last between two transposes: see conv.py)."""
 import jax
 import jax.numpy as jnp
 
 from arena.nn.layers.base import Layer, register
-from arena.nn.layers.conv import _AXES, as_float, check_data_format, rank_hint
+from arena.nn.layers.conv import _AXES, as_float, data_format_of, format_shape, from_last, last_shape, rank_hint, to_last
 from arena.nn.layers.core import _int_tuple
 
 
@@ -72,16 +73,17 @@ class ZeroPadding2D(_Spatial):
 
     def __init__(self, padding=(1, 1), data_format=None, **kwargs):
         super().__init__(**kwargs)
-        check_data_format(self, data_format)
-        self.data_format = "channels_last"
+        self.data_format = data_format_of(self, data_format)
         self.padding = _pairs(self, padding, 2, "padding")
 
     def call(self, params, x, training=False, key=None):
-        return jnp.pad(x, ((0, 0),) + self.padding + ((0, 0),))
+        x = to_last(x, self.data_format)
+        return from_last(jnp.pad(x, ((0, 0),) + self.padding + ((0, 0),)), self.data_format)
 
     def compute_output_shape(self, input_shape):
+        input_shape = last_shape(input_shape, self.data_format)
         spatial = tuple(None if n is None else n + a + b for n, (a, b) in zip(input_shape[1:3], self.padding))
-        return (input_shape[0],) + spatial + (input_shape[3],)
+        return format_shape((input_shape[0],) + spatial + (input_shape[3],), self.data_format)
 
     def get_config(self):
         return {**super().get_config(), "padding": [list(p) for p in self.padding],
@@ -126,24 +128,25 @@ class Cropping2D(_Spatial):
 
     def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
         super().__init__(**kwargs)
-        check_data_format(self, data_format)
-        self.data_format = "channels_last"
+        self.data_format = data_format_of(self, data_format)
         self.cropping = _pairs(self, cropping, 2, "cropping")
 
     def build(self, input_shape):
         super().build(input_shape)
-        for n, (a, b) in zip(input_shape[1:3], self.cropping):
+        for n, (a, b) in zip(last_shape(input_shape, self.data_format)[1:3], self.cropping):
             if n is not None and n - a - b <= 0:
                 raise ValueError(f"Cropping2D '{self.name}': cropping {self.cropping} removes the whole "
                                  f"input of shape {input_shape}")
 
     def call(self, params, x, training=False, key=None):
         (t, b), (l, r) = self.cropping
-        return x[:, t:x.shape[1] - b, l:x.shape[2] - r, :]
+        x = to_last(x, self.data_format)
+        return from_last(x[:, t:x.shape[1] - b, l:x.shape[2] - r, :], self.data_format)
 
     def compute_output_shape(self, input_shape):
+        input_shape = last_shape(input_shape, self.data_format)
         spatial = tuple(None if n is None else n - a - b for n, (a, b) in zip(input_shape[1:3], self.cropping))
-        return (input_shape[0],) + spatial + (input_shape[3],)
+        return format_shape((input_shape[0],) + spatial + (input_shape[3],), self.data_format)
 
     def get_config(self):
         return {**super().get_config(), "cropping": [list(p) for p in self.cropping],
@@ -185,8 +188,7 @@ class UpSampling2D(_Spatial):
 
     def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
         super().__init__(**kwargs)
-        check_data_format(self, data_format)
-        self.data_format = "channels_last"
+        self.data_format = data_format_of(self, data_format)
         self.size = _int_tuple(size, 2, f"UpSampling2D '{self.name}': size")
         if min(self.size) < 1:
             raise ValueError(f"UpSampling2D '{self.name}': size must be positive; got {self.size}")
@@ -196,15 +198,19 @@ class UpSampling2D(_Spatial):
         self.interpolation = interpolation
 
     def call(self, params, x, training=False, key=None):
+        x = to_last(x, self.data_format)
         if self.interpolation == "nearest":
-            return jnp.repeat(jnp.repeat(x, self.size[0], axis=1), self.size[1], axis=2)
-        b, h, w, c = x.shape
-        return jax.image.resize(as_float(x), (b, h * self.size[0], w * self.size[1], c), method="bilinear",
-                                antialias=False)
+            y = jnp.repeat(jnp.repeat(x, self.size[0], axis=1), self.size[1], axis=2)
+        else:
+            b, h, w, c = x.shape
+            y = jax.image.resize(as_float(x), (b, h * self.size[0], w * self.size[1], c), method="bilinear",
+                                 antialias=False)
+        return from_last(y, self.data_format)
 
     def compute_output_shape(self, input_shape):
+        input_shape = last_shape(input_shape, self.data_format)
         spatial = tuple(None if n is None else n * s for n, s in zip(input_shape[1:3], self.size))
-        return (input_shape[0],) + spatial + (input_shape[3],)
+        return format_shape((input_shape[0],) + spatial + (input_shape[3],), self.data_format)
 
     def get_config(self):
         return {**super().get_config(), "size": list(self.size), "data_format": self.data_format,
