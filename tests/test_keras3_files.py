@@ -200,10 +200,16 @@ def test_no_code_runs_from_an_archive(tmp_path, monkeypatch):
     import sys
     assert "evil_mod" not in sys.modules
     # A Lambda comes back only from custom_objects (Keras' safe_mode behaviour).
-    model = Sequential([Input((3,)), Lambda(lambda t: 2 * t, name="double")])
+    def double(t):
+        return 2 * t
+    model = Sequential([Input((3,)), Lambda(double)])
     model.save(tmp_path / "lam.keras")
     with pytest.raises(ValueError, match="custom_objects"):
         load_model(tmp_path / "lam.keras")
+    with pytest.warns(UserWarning, match="never runs code"), pytest.raises(ValueError, match="custom_objects"):
+        load_model(tmp_path / "lam.keras", safe_mode=False)
+    again = load_model(tmp_path / "lam.keras", custom_objects={"double": double})
+    np.testing.assert_allclose(np.asarray(again.predict(np.ones((1, 3), "float32"), verbose=0)), 2.0)
 
 
 def test_hostile_archives_are_clear_errors(tmp_path):

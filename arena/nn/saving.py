@@ -1051,14 +1051,20 @@ def _load_from_group(f, custom_objects, compile, source):
     return model
 
 
-def load_model(filepath, custom_objects=None, compile=True):
-    """Rebuild a model saved by :func:`save_model` / ``model.save`` (or by Keras' ``model.save('m.h5')``):
-    architecture, weights and, with ``compile``, the compiled training setup and optimizer state.
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Rebuild a model saved by :func:`save_model` / ``model.save`` (or by Keras' ``model.save('m.h5')``
+    or Keras 3's ``.keras``): architecture, weights and, with ``compile``, the compiled training setup
+    and optimizer state.
 
     ``custom_objects`` maps names to your own layer classes, Lambda functions, losses and metrics.
+    Loading is always safe (Keras 3's ``safe_mode``): code stored in a file is never run, so
+    ``safe_mode=False`` changes nothing (a Lambda still takes its function from ``custom_objects``).
     ``filepath`` may be a path or an open ``h5py.Group``. Raises ``FileNotFoundError``, ``ValueError``
     (not HDF5, not a model, unknown layer class, a Lambda without its function) or ``OSError``
     (damaged or truncated file), each naming the file."""
+    if not safe_mode:
+        warnings.warn("load_model(safe_mode=False): Arena never runs code stored in a file; a Lambda layer still "
+                      "takes its function from custom_objects", stacklevel=2)
     if isinstance(filepath, h5py.Group):
         return _load_from_group(filepath, custom_objects, compile, _source(filepath))
     if os.path.isfile(filepath) and not h5py.is_hdf5(filepath):
