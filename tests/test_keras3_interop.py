@@ -30,6 +30,8 @@ LAYERS = [
     ("Activation", (5,), False, lambda M: M.Activation("softmax")),
     ("Dropout", (5,), False, lambda M: M.Dropout(0.3)),
     ("Flatten", (2, 3), False, lambda M: M.Flatten()),
+    ("Flatten-channels_first", (2, 3, 4), False, lambda M: M.Flatten(data_format="channels_first")),
+    ("Conv2D-channels_first", (2, 6, 6), False, lambda M: M.Conv2D(3, 3, data_format="channels_first")),
     ("Reshape", (6,), False, lambda M: M.Reshape((3, 2))),
     ("Permute", (2, 3), False, lambda M: M.Permute((2, 1))),
     ("RepeatVector", (4,), False, lambda M: M.RepeatVector(3)),

@@ -201,10 +201,16 @@ class Masking(Layer):
 
 @register
 class Flatten(Layer):
-    """(batch, d1, d2, ...) -> (batch, d1*d2*...)."""
+    """(batch, d1, d2, ...) -> (batch, d1*d2*...). With ``data_format='channels_first'`` the channels
+    axis is moved last first, as Keras 2.2+ and 3 do, so the order of the flat features (and of the
+    next Dense layer's kernel rows) is the channels-last one."""
 
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
+        if data_format not in (None, "channels_last", "channels_first"):
+            raise ValueError(f"Flatten '{self.name}': data_format must be 'channels_last' or 'channels_first'; got "
+                             f"{data_format!r}")
+        self.data_format = data_format or "channels_last"
 
     def build(self, input_shape):
         if any(d is None for d in input_shape[1:]):
@@ -212,10 +218,15 @@ class Flatten(Layer):
                              f"got {input_shape}")
 
     def call(self, params, x, training=False, key=None):
+        if self.data_format == "channels_first" and x.ndim > 2:
+            x = jnp.moveaxis(x, 1, -1)
         return jnp.reshape(x, (x.shape[0], -1))
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], int(np.prod(input_shape[1:])))
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}
 
 
 @register
