@@ -10,13 +10,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from arena import checks
+from arena import checks, distribution
 
 
 def _on_device(*groups):
     """Each group (a list of arrays: inputs, targets, sample weights) with its arrays on the device;
     a missing group (no targets for a custom train_step) stays None."""
-    return tuple(None if group is None else [_to_device(a) for a in group] for group in groups)
+    return tuple(None if group is None else [distribution.place_data(_to_device(a)) for a in group]
+                 for group in groups)
 
 
 def _to_device(a):

@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from arena import checks, loop, random
+from arena import checks, distribution, loop, random
 from arena.nn import losses as losses_mod
 from arena.nn import metrics as metrics_mod
 from arena.nn import optimizers
@@ -287,13 +287,13 @@ class TrainingMixin:
         returned are the epoch's running means (computed here, not as eager ops per step)."""
         logs = {}
         for k in range(idx.shape[0]):  # static: unrolled (see module docstring)
-            batch = jax.tree_util.tree_map(lambda a: a[idx[k]], data)
+            batch = distribution.constrain_batch(jax.tree_util.tree_map(lambda a: a[idx[k]], data))
             state, logs = self._step_and_sum(state, batch)
         return state, {k: state.sums[k] / state.sums["_count"] for k in logs}
 
     def _train_batch(self, state, batch):
         """One train step on a batch passed in (generator-fed ``fit``); the logs are the running means."""
-        state, logs = self._step_and_sum(state, batch)
+        state, logs = self._step_and_sum(state, distribution.constrain_batch(batch))
         return state, {k: state.sums[k] / state.sums["_count"] for k in logs}
 
     def _step_and_sum(self, state, batch):
@@ -304,6 +304,7 @@ class TrainingMixin:
         return state._replace(sums=sums), logs
 
     def _eval_batch(self, params, state, xs, ys, sws, key):
+        xs, ys, sws = distribution.constrain_batch((xs, ys, sws))
         outs, _, act, masks = self.run_graph(params, state, xs, training=False, key=key)
         per = self._output_losses(ys, outs, sws, masks)
         total = sum(lw * l for lw, l in zip(self._loss_weights, per)) + self.regularization_loss(params) + act
@@ -327,8 +328,9 @@ class TrainingMixin:
         return self._train_state
 
     def _take_weights(self):
-        """Start of a training call: the train state takes the layers' current weights."""
-        self._train_state = self._state()._replace(params=self.params, state=self.state)
+        """Start of a training call: the train state takes the layers' current weights (on every device
+        of the distribution in effect)."""
+        self._train_state = _placed(self._state()._replace(params=self.params, state=self.state))
 
     def _return_weights(self, keep=False):
         """The layers take the train state's weights (at the end of a call, ``keep=False``, the train
@@ -579,6 +581,8 @@ class TrainingMixin:
             raise TypeError(f"fit: unexpected keyword argument(s) {sorted(kwargs)}{hint}")
         self._require_compiled("fit")
         batch_size = _positive_batch_size(batch_size, "fit")
+        if distribution.distribution() is not None:  # before anything runs
+            distribution.distribution().check_batch_size(batch_size, f"Model '{self.name}'.fit")
         epochs = checks.integer(epochs, "fit: epochs", 0)
         initial_epoch = checks.integer(initial_epoch, "fit: initial_epoch", 0)
         validation_freq = checks.integer(validation_freq, "fit: validation_freq", 1)
@@ -745,7 +749,7 @@ class TrainingMixin:
                          use_multiprocessing=use_multiprocessing, required=False)
             try:
                 cbs = self._callback_list(callbacks, verbose=verbose, steps=feed.steps)
-                logs = self._run_evaluation(lambda: (self.params, self.state), feed, batch_size, cbs)
+                logs = self._run_evaluation(lambda: _placed((self.params, self.state)), feed, batch_size, cbs)
             finally:
                 feed.close()
             return logs if return_dict else _values(logs, self.metrics_names)
@@ -753,7 +757,7 @@ class TrainingMixin:
         if ys is None:
             raise ValueError(f"Model '{self.name}'.evaluate needs targets y")
         cbs = self._callback_list(callbacks, verbose=verbose, steps=-(-n // batch_size))
-        logs = self._run_evaluation(lambda: (self.params, self.state), _on_device(xs, ys, sws) + (n,),
+        logs = self._run_evaluation(lambda: _placed((self.params, self.state)), _on_device(xs, ys, sws) + (n,),
                                     batch_size, cbs)
         return logs if return_dict else _values(logs, self.metrics_names)
 
@@ -795,8 +799,9 @@ class TrainingMixin:
             n = xs[0].shape[0]
             batches, n_steps = ([a[start:start + bs] for a in xs] for start in range(0, n, bs)), -(-n // bs)
         if self._predict_fn is None:  # one compiled function per model graph, compiled or not
-            self._predict_fn = jax.jit(lambda p, s, a, k: self.forward(p, s, a, training=False, key=k)[:2])
-        params, state = self.params, self.state
+            self._predict_fn = jax.jit(lambda p, s, a, k: self.forward(p, s, distribution.constrain_batch(a),
+                                                                       training=False, key=k)[:2])
+        params, state = _placed((self.params, self.state))
         stateful = any(l.runtime_state_names for l in _layers_within(self))
         key = random.next_key()  # for layers called with training=True in the graph
         cbs = self._callback_list(callbacks, verbose=verbose, steps=n_steps)
@@ -807,7 +812,7 @@ class TrainingMixin:
             for i, batch in enumerate(batches):
                 if cbs:
                     cbs.on_predict_batch_begin(i)
-                out, new_state = self._predict_fn(params, state, [jnp.asarray(a) for a in batch],
+                out, new_state = self._predict_fn(params, state, [distribution.place_data(jnp.asarray(a)) for a in batch],
                                                   jax.random.fold_in(key, i))
                 outs.append(out)
                 if stateful:  # a stateful RNN's carry goes on from batch to batch, and call to call
@@ -907,6 +912,12 @@ def _check_class_labels(model, name, y, output_shape):
     if low < 0 or high >= classes:
         raise ValueError(f"Model '{model.name}': target '{name}' holds class labels from {int(low)} to {int(high)}; "
                          f"output '{name}' has {classes} classes, so labels must be in 0..{classes - 1}")
+
+
+def _placed(tree):
+    """``tree`` on every device of the distribution in effect (as it is without one)."""
+    dist = distribution.distribution()
+    return tree if dist is None else dist.replicate(tree)
 
 
 # Keras 1 spellings are arena.keras' job (one table, arena/keras/legacy.py), not arena.nn's.

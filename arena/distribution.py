@@ -1,0 +1,136 @@
+"""Training on several devices with JAX's own SPMD engine (``jax.sharding``), named as Keras 3's
+``keras.distribution``: ``list_devices``, ``DeviceMesh``, ``DataParallel``, ``set_distribution``.
+
+Under :class:`DataParallel` the weights, optimizer state and the on-device data set are replicated
+on every device of the mesh, and each batch gathered inside the compiled step is sharded along the
+mesh's batch axis (:func:`constrain_batch`); XLA partitions the one compiled step accordingly and
+adds the gradient reduction itself (no hand-written all-reduce). The same global batch gives the
+same result on one device and on N, up to the order of float sums::
+
+    from arena import distribution
+    distribution.set_distribution(distribution.DataParallel())   # every device this process sees
+    model.fit(x, y, batch_size=128)                              # 128 rows a step, split across them
+
+    with distribution.DataParallel(devices=distribution.list_devices()[:2]).scope():
+        model.fit(x, y, batch_size=128)
+
+On a CPU-only machine, ``XLA_FLAGS=--xla_force_host_platform_device_count=4`` (set before JAX
+starts) gives 4 CPU devices to try it on.
+"""
+import contextlib
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+__all__ = ["list_devices", "DeviceMesh", "DataParallel", "set_distribution", "distribution"]
+
+_current = None
+
+
+def list_devices(device_type=None):
+    """The devices JAX sees, as Keras names them (``"cpu:0"``, ``"gpu:1"``); ``device_type`` picks a
+    platform (``"cpu"``, ``"gpu"``, ``"tpu"``), default JAX's default backend."""
+    devices = jax.devices(device_type) if device_type else jax.devices()
+    return [f"{d.platform}:{d.id}" for d in devices]
+
+
+def _device(spec):
+    if isinstance(spec, jax.Device):
+        return spec
+    platform, _, index = str(spec).partition(":")
+    for d in jax.devices(platform or None):
+        if str(d.id) == index:
+            return d
+    raise ValueError(f"no device {spec!r}; the devices are {list_devices()}")
+
+
+class DeviceMesh:
+    """Devices laid out in a grid with named axes: ``DeviceMesh((4,), ["batch"])`` (a
+    ``jax.sharding.Mesh``, as :attr:`mesh`)."""
+
+    def __init__(self, shape, axis_names, devices=None):
+        shape, axis_names = tuple(int(s) for s in shape), list(axis_names)
+        if len(shape) != len(axis_names):
+            raise ValueError(f"DeviceMesh: shape {shape} has {len(shape)} axes but {len(axis_names)} axis names "
+                             f"{axis_names}")
+        devices = [_device(d) for d in (devices if devices is not None else jax.devices())]
+        if int(np.prod(shape)) != len(devices):
+            raise ValueError(f"DeviceMesh: shape {shape} holds {int(np.prod(shape))} devices; got {len(devices)} "
+                             f"({[f'{d.platform}:{d.id}' for d in devices]})")
+        self.shape, self.axis_names, self.devices = shape, axis_names, devices
+        self.mesh = Mesh(np.array(devices, dtype=object).reshape(shape), tuple(axis_names))
+
+
+class DataParallel:
+    """Replicated weights, batches split along the mesh's ``batch_dim_name`` axis (Keras 3's
+    ``DataParallel``). Give a ``device_mesh`` or ``devices`` (default: every device)."""
+
+    def __init__(self, device_mesh=None, devices=None, batch_dim_name=None):
+        if device_mesh is None:
+            devices = devices if devices is not None else jax.devices()
+            device_mesh = DeviceMesh((len(devices),), [batch_dim_name or "batch"], devices)
+        self.device_mesh = device_mesh
+        self.batch_dim_name = batch_dim_name or device_mesh.axis_names[0]
+        if self.batch_dim_name not in device_mesh.axis_names:
+            raise ValueError(f"DataParallel: batch_dim_name {self.batch_dim_name!r} is not an axis of the mesh "
+                             f"{device_mesh.axis_names}")
+        mesh = device_mesh.mesh
+        self.num_shards = mesh.shape[self.batch_dim_name]
+        self.replicated = NamedSharding(mesh, PartitionSpec())
+        self.batch_sharding = NamedSharding(mesh, PartitionSpec(self.batch_dim_name))
+
+    def replicate(self, tree):
+        """``tree``'s arrays placed on every device of the mesh."""
+        return jax.tree_util.tree_map(lambda a: jax.device_put(a, self.replicated), tree)
+
+    def check_batch_size(self, batch_size, what):
+        if batch_size % self.num_shards:
+            raise ValueError(f"{what}: batch_size={batch_size} cannot be split evenly across the {self.num_shards} "
+                             f"devices of the {self.batch_dim_name!r} axis (DataParallel); use a multiple of "
+                             f"{self.num_shards}")
+
+    @contextlib.contextmanager
+    def scope(self):
+        """``with dist.scope():`` makes this the distribution for the block."""
+        global _current
+        before, _current = _current, self
+        try:
+            yield self
+        finally:
+            _current = before
+
+
+def set_distribution(value):
+    """Make ``value`` (a :class:`DataParallel`, or None for one device) the distribution of every
+    later ``fit``/``evaluate``/``predict``."""
+    global _current
+    if value is not None and not isinstance(value, DataParallel):
+        raise TypeError(f"set_distribution expects a DataParallel or None; got {type(value).__name__}")
+    _current = value
+
+
+def distribution():
+    """The distribution in effect (None: one device)."""
+    return _current
+
+
+def constrain_batch(tree):
+    """Inside a compiled step: each array of the batch ``tree`` sharded along the batch axis of the
+    distribution in effect (read when the step is traced). A batch whose rows do not split evenly
+    (an epoch's last, short batch) stays replicated: every device computes it whole."""
+    dist = _current
+    if dist is None:
+        return tree
+
+    def place(a):
+        if getattr(a, "ndim", 0) >= 1 and a.shape[0] % dist.num_shards == 0:
+            return jax.lax.with_sharding_constraint(a, dist.batch_sharding)
+        return a
+    return jax.tree_util.tree_map(place, tree)
+
+
+def place_data(a):
+    """An array of the data set where the distribution in effect needs it (replicated), or as it is."""
+    dist = _current
+    return a if dist is None or a is None else jax.device_put(a, dist.replicated)
