@@ -130,7 +130,35 @@ def constrain_batch(tree):
     return jax.tree_util.tree_map(place, tree)
 
 
+def shard_leading(tree, what):
+    """``tree``'s arrays split along their first axis over the distribution's batch axis (the seeds
+    of a compiled agent: each device runs its share of them); unchanged without a distribution."""
+    dist = _current
+    if dist is None:
+        return tree
+    leaves = jax.tree_util.tree_leaves(tree)
+    if leaves and leaves[0].shape[0] % dist.num_shards:
+        raise ValueError(f"{what} cannot be split evenly across the {dist.num_shards} devices of the "
+                         f"{dist.batch_dim_name!r} axis (DataParallel); use a multiple of {dist.num_shards}")
+    return jax.tree_util.tree_map(lambda a: jax.device_put(a, dist.batch_sharding), tree)
+
+
 def place_data(a):
     """An array of the data set where the distribution in effect needs it (replicated), or as it is."""
     dist = _current
     return a if dist is None or a is None else jax.device_put(a, dist.replicated)
+
+
+def place(tree, batch_axis=None):
+    """``tree``'s arrays on the distribution's devices, before a compiled call: replicated, or with
+    ``batch_axis`` split over the batch axis where its length divides evenly; unchanged without one."""
+    dist = _current
+    if dist is None:
+        return tree
+
+    def put(a):
+        if batch_axis is not None and np.ndim(a) > batch_axis and np.shape(a)[batch_axis] % dist.num_shards == 0:
+            spec = PartitionSpec(*([None] * batch_axis), dist.batch_dim_name)
+            return jax.device_put(a, NamedSharding(dist.device_mesh.mesh, spec))
+        return jax.device_put(a, dist.replicated)
+    return jax.tree_util.tree_map(put, tree)

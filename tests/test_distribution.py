@@ -1,6 +1,7 @@
 """Data-parallel training on several devices (``arena.distribution``), in a subprocess that gives JAX
 4 CPU devices: the same global batches give the same weights, logs and predictions as one device,
-the batch really is split across the devices, and a batch size they cannot split is a clear error."""
+the batch really is split across the devices, and a batch size they cannot split is a clear error;
+DQN's updates and the compiled agent's seeds likewise."""
 import os
 import subprocess
 import sys
@@ -59,7 +60,27 @@ SCRIPT = textwrap.dedent("""
             m.fit(x[:12], y[:12], batch_size=6, verbose=0)
     except ValueError as e:
         error = str(e)
+    from arena.agents.compiled_dqn import CompiledDQN
+    from arena.agents.dqn import DQN
+
+    def agents(dist):
+        distribution.set_distribution(dist)
+        try:
+            host = DQN("CartPole-v1", seed=0, learning_starts=200, batch_size=32, n_envs=1, train_freq=4)
+            host.learn(total_timesteps=600, verbose=0)
+            # a few learning steps only: over a long run RL amplifies float-rounding differences
+            seeds = CompiledDQN("catch", env_kwargs={"obs_type": "state"}, seeds=4, learning_rate=1e-3)
+            seeds.learn(total_timesteps=1200, steps_per_epoch=1200, verbose=0)
+        finally:
+            distribution.set_distribution(None)
+        leaves = [np.asarray(l) for l in jax.tree_util.tree_leaves(host._state.params)]
+        seed_leaves = jax.tree_util.tree_leaves(seeds._run.agent.params)
+        return leaves, [np.asarray(l) for l in seed_leaves], str(getattr(seed_leaves[0].sharding, "spec", ""))
+
+    a1, a4 = agents(None), agents(dp)
     print(json.dumps({
+        "host_dqn": max(float(np.abs(a - b).max()) for a, b in zip(a1[0], a4[0])),
+        "seeds": max(float(np.abs(a - b).max()) for a, b in zip(a1[1], a4[1])), "seed_spec": a4[2],
         "loss": [one[0]["loss"], four[0]["loss"]], "val_loss": [one[0]["val_loss"], four[0]["val_loss"]],
         "eval": [one[1], four[1]], "pred": float(np.abs(one[2] - four[2]).max()),
         "weights": max(float(np.abs(a - b).max()) for a, b in zip(one[3], four[3])),
@@ -90,3 +111,6 @@ def test_data_parallel_equals_one_device_and_splits_the_batch():
     # inside the compiled steps every full batch was split along the mesh's batch axis
     assert r["seen"] == ["P('batch',)"], r["seen"]
     assert "batch_size=6 cannot be split evenly across the 4 devices" in r["error"]
+    # DQN's updates with each batch split across the devices; the compiled agent's seeds, one per device
+    assert r["host_dqn"] < 1e-5
+    assert r["seeds"] < 1e-5 and r["seed_spec"] == "P('batch',)"

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from arena import loop
+from arena import distribution, loop
 from arena.agents.checkpoint import load_agent, save_agent
 from arena.agents.dqn import (_OPTIONS, INT_MAX, AgentState, DQNConfig, _check_callback_state, _check_tree,
                               _counter, _integer, make_functions, read_options, stored_options)
@@ -524,7 +524,9 @@ class _CompiledTask:
     def train_step(self, batch):
         fn, length = batch
         agent = self.agent
-        agent._run, stats = fn(agent._run, jnp.int32(agent.global_step // agent.config.n_envs), self.budget)
+        # Under a distribution the seeds are split across its devices (a no-op once they are).
+        run = distribution.shard_leading(agent._run, f"CompiledDQN: seeds={agent.seeds}")
+        agent._run, stats = fn(run, jnp.int32(agent.global_step // agent.config.n_envs), self.budget)
         stats = np.stack([np.asarray(s, np.float64) for s in stats])  # (6, seeds)
         self.totals += stats
         n = agent.config.n_envs

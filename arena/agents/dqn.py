@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from arena import checks, loop
+from arena import checks, distribution, loop
 from arena.random import seeded
 from arena.agents.checkpoint import load_agent, save_agent
 from arena.agents.evaluation import evaluate_q_network
@@ -666,7 +666,9 @@ class _DQNTask:
         calls, stacked = batch  # (gradient_steps, batch_size, ...) arrays
         stacked = stacked._replace(rewards=stacked.rewards.astype(np.float32, copy=False),
                                    dones=stacked.dones.astype(np.float32, copy=False))
-        agent._state, loss, q_mean, _ = agent._fns["learn"](agent._state, stacked, calls, agent.key)
+        # Under a distribution: the weights on every device, each batch's rows split across them.
+        state, stacked = distribution.place(agent._state), distribution.place(stacked, batch_axis=1)
+        agent._state, loss, q_mean, _ = agent._fns["learn"](state, stacked, calls, agent.key)
         self.loss_sum = self.loss_sum + loss
         self.n_losses += 1
         logs = {"losses/td_loss": loss, "losses/q_values": q_mean, "charts/epsilon": self.epsilon,
