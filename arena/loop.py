@@ -7,6 +7,7 @@ samples from a replay buffer fed by an environment.
 """
 from typing import Any, Iterable, Protocol, runtime_checkable
 
+from arena import distribution
 from arena.callbacks.base import CallbackList, History
 from arena.callbacks.progress import ProgbarLogger
 
@@ -60,7 +61,7 @@ def run(owner, task, *, epochs, initial_epoch=0, callbacks=None, verbose=1, para
         step = 0
         for batch in task.batches(epoch):
             callback_list.on_train_batch_begin(step)
-            batch_logs = task.train_step(batch)
+            batch_logs = distribution.settle(task.train_step(batch))
             step += steps_in(batch)
             callback_list.on_train_batch_end(step - 1, batch_logs)
             if owner.stop_training:

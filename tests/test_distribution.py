@@ -60,10 +60,26 @@ SCRIPT = textwrap.dedent("""
             m.fit(x[:12], y[:12], batch_size=6, verbose=0)
     except ValueError as e:
         error = str(e)
+    from arena.nn import GAN
+
+    def gan_run(dist):  # a custom train_step (two optimizers, noise drawn inside the step)
+        clear_session()
+        arena.set_seed(0)
+        g = Sequential([Input((4,)), Dense(8, activation="relu"), Dense(2)])
+        d = Sequential([Input((2,)), Dense(8, activation="relu"), Dense(1, activation="sigmoid")])
+        gan = GAN(g, d)
+        gan.compile("adam", "adam")
+        with dist.scope() if dist else contextlib.nullcontext():
+            gan.fit(x[:, :2], epochs=2, batch_size=40, verbose=0)
+        return [np.asarray(w) for w in gan.get_weights()]
+
+    gan_diff = max(float(np.abs(a - b).max()) for a, b in zip(gan_run(None), gan_run(dp)))
+
     from arena.agents.compiled_dqn import CompiledDQN
     from arena.agents.dqn import DQN
 
     def agents(dist):
+        clear_session()  # the same layer names (and so the same order of weights) in both runs
         distribution.set_distribution(dist)
         try:
             host = DQN("CartPole-v1", seed=0, learning_starts=200, batch_size=32, n_envs=1, train_freq=4)
@@ -79,7 +95,7 @@ SCRIPT = textwrap.dedent("""
 
     a1, a4 = agents(None), agents(dp)
     print(json.dumps({
-        "host_dqn": max(float(np.abs(a - b).max()) for a, b in zip(a1[0], a4[0])),
+        "gan": gan_diff, "host_dqn": max(float(np.abs(a - b).max()) for a, b in zip(a1[0], a4[0])),
         "seeds": max(float(np.abs(a - b).max()) for a, b in zip(a1[1], a4[1])), "seed_spec": a4[2],
         "loss": [one[0]["loss"], four[0]["loss"]], "val_loss": [one[0]["val_loss"], four[0]["val_loss"]],
         "eval": [one[1], four[1]], "pred": float(np.abs(one[2] - four[2]).max()),
@@ -111,6 +127,7 @@ def test_data_parallel_equals_one_device_and_splits_the_batch():
     # inside the compiled steps every full batch was split along the mesh's batch axis
     assert r["seen"] == ["P('batch',)"], r["seen"]
     assert "batch_size=6 cannot be split evenly across the 4 devices" in r["error"]
+    assert r["gan"] < 1e-5
     # DQN's updates with each batch split across the devices; the compiled agent's seeds, one per device
     assert r["host_dqn"] < 1e-5
     assert r["seeds"] < 1e-5 and r["seed_spec"] == "P('batch',)"

@@ -701,8 +701,8 @@ class TrainingMixin:
             if callbacks:
                 callbacks.on_test_batch_begin(i)
             sl = slice(start, start + batch_size)
-            part = self._fns["eval"](params, state, *[_rows(group, sl) for group in data],
-                                     jax.random.fold_in(key, i))
+            part = distribution.settle(self._fns["eval"](params, state, *[_rows(group, sl) for group in data],
+                                                         jax.random.fold_in(key, i)))
             sums = part if sums is None else {k: sums[k] + part[k] for k in sums}
             if callbacks:
                 callbacks.on_test_batch_end(i, part)
@@ -719,7 +719,7 @@ class TrainingMixin:
         for i, (xs, ys, sws) in enumerate(feed.epoch()):
             if callbacks:
                 callbacks.on_test_batch_begin(i)
-            part = self._fns["eval"](params, state, xs, ys, sws, jax.random.fold_in(key, i))
+            part = distribution.settle(self._fns["eval"](params, state, xs, ys, sws, jax.random.fold_in(key, i)))
             sums = part if sums is None else {k: sums[k] + part[k] for k in sums}
             n += _batch_rows(xs)
             if callbacks:
@@ -812,8 +812,8 @@ class TrainingMixin:
             for i, batch in enumerate(batches):
                 if cbs:
                     cbs.on_predict_batch_begin(i)
-                out, new_state = self._predict_fn(params, state, [distribution.place_data(jnp.asarray(a)) for a in batch],
-                                                  jax.random.fold_in(key, i))
+                out, new_state = distribution.settle(self._predict_fn(
+                    params, state, [distribution.place_data(jnp.asarray(a)) for a in batch], jax.random.fold_in(key, i)))
                 outs.append(out)
                 if stateful:  # a stateful RNN's carry goes on from batch to batch, and call to call
                     state = new_state
