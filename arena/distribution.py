@@ -18,12 +18,14 @@ On a CPU-only machine, ``XLA_FLAGS=--xla_force_host_platform_device_count=4`` (s
 starts) gives 4 CPU devices to try it on.
 """
 import contextlib
+import re
 
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-__all__ = ["list_devices", "DeviceMesh", "DataParallel", "set_distribution", "distribution"]
+__all__ = ["list_devices", "DeviceMesh", "DataParallel", "ModelParallel", "LayoutMap", "set_distribution",
+           "distribution"]
 
 _current = None
 
@@ -81,7 +83,8 @@ class DataParallel:
         self.batch_sharding = NamedSharding(mesh, PartitionSpec(self.batch_dim_name))
 
     def replicate(self, tree):
-        """``tree``'s arrays placed on every device of the mesh."""
+        """``tree``'s arrays (weights, optimizer state) placed on the mesh: on every device here;
+        :class:`ModelParallel` splits the weights its layout names."""
         return jax.tree_util.tree_map(lambda a: jax.device_put(a, self.replicated), tree)
 
     def check_batch_size(self, batch_size, what):
@@ -101,12 +104,74 @@ class DataParallel:
             _current = before
 
 
+class LayoutMap(dict):
+    """Weight-path patterns -> how to split those weights over the mesh's axes (Keras 3's
+    ``LayoutMap``): ``layout_map["dense.*kernel"] = (None, "model")`` splits every Dense kernel's
+    columns over the ``model`` axis. A path is ``<layer>/<weight>`` (``dense_1/kernel``, a nested
+    model's ``encoder/dense_3/kernel``); patterns are searched (``re.search``) in it; a weight no
+    pattern matches is replicated; two matching patterns are an error."""
+
+    def __init__(self, device_mesh):
+        super().__init__()
+        self.device_mesh = device_mesh
+
+    def __setitem__(self, pattern, layout):
+        layout = tuple(layout)
+        bad = [a for a in layout if a is not None and a not in self.device_mesh.axis_names]
+        if bad:
+            raise ValueError(f"LayoutMap[{pattern!r}]: {bad} are not axes of the mesh {self.device_mesh.axis_names}")
+        super().__setitem__(pattern, layout)
+
+    def layout_for(self, path):
+        found = [(p, l) for p, l in self.items() if re.search(p, path)]
+        if len(found) > 1:
+            raise ValueError(f"LayoutMap: weight {path!r} matches several patterns {[p for p, _ in found]}")
+        return found[0][1] if found else None
+
+
+class ModelParallel(DataParallel):
+    """Weights split over the mesh as ``layout_map`` says, batches split along ``batch_dim_name``
+    (Keras 3's ``ModelParallel``). Optimizer slots follow their weights' layout."""
+
+    def __init__(self, layout_map, batch_dim_name=None):
+        if not isinstance(layout_map, LayoutMap):
+            raise TypeError(f"ModelParallel expects a LayoutMap; got {type(layout_map).__name__}")
+        super().__init__(device_mesh=layout_map.device_mesh,
+                         batch_dim_name=batch_dim_name or layout_map.device_mesh.axis_names[0])
+        self.layout_map = layout_map
+
+    def sharding_for(self, path, leaf):
+        """The sharding of the weight (or optimizer slot) at ``path`` with ``leaf``'s shape; a layout
+        that does not fit the weight is an error naming both."""
+        layout = self.layout_map.layout_for(path)
+        if layout is None:
+            return self.replicated
+        shape = np.shape(leaf)
+        mesh = self.device_mesh.mesh
+        if len(layout) != len(shape):
+            raise ValueError(f"ModelParallel: the layout {layout} for weight {path!r} has {len(layout)} axes; the "
+                             f"weight has shape {shape}")
+        for dim, axis in zip(shape, layout):
+            if axis is not None and dim % mesh.shape[axis]:
+                raise ValueError(f"ModelParallel: weight {path!r} of shape {shape} cannot be split by the layout "
+                                 f"{layout}: {dim} is not a multiple of the {mesh.shape[axis]} devices of axis "
+                                 f"{axis!r}")
+        return NamedSharding(mesh, PartitionSpec(*layout))
+
+    def replicate(self, tree):
+        def put(path, leaf):
+            names = [str(k.key) for k in path if isinstance(k, jax.tree_util.DictKey)]
+            return jax.device_put(leaf, self.sharding_for("/".join(names), leaf) if names else self.replicated)
+        return jax.tree_util.tree_map_with_path(put, tree)
+
+
 def set_distribution(value):
     """Make ``value`` (a :class:`DataParallel`, or None for one device) the distribution of every
     later ``fit``/``evaluate``/``predict``."""
     global _current
     if value is not None and not isinstance(value, DataParallel):
-        raise TypeError(f"set_distribution expects a DataParallel or None; got {type(value).__name__}")
+        raise TypeError(f"set_distribution expects a DataParallel, a ModelParallel or None; got "
+                        f"{type(value).__name__}")
     _current = value
 
 
@@ -167,8 +232,11 @@ def place(tree, batch_axis=None):
     if dist is None:
         return tree
 
+    if batch_axis is None:
+        return dist.replicate(tree)
+
     def put(a):
-        if batch_axis is not None and np.ndim(a) > batch_axis and np.shape(a)[batch_axis] % dist.num_shards == 0:
+        if np.ndim(a) > batch_axis and np.shape(a)[batch_axis] % dist.num_shards == 0:
             spec = PartitionSpec(*([None] * batch_axis), dist.batch_dim_name)
             return jax.device_put(a, NamedSharding(dist.device_mesh.mesh, spec))
         return jax.device_put(a, dist.replicated)

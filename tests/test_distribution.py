@@ -1,7 +1,8 @@
 """Data-parallel training on several devices (``arena.distribution``), in a subprocess that gives JAX
 4 CPU devices: the same global batches give the same weights, logs and predictions as one device,
 the batch really is split across the devices, and a batch size they cannot split is a clear error;
-DQN's updates and the compiled agent's seeds likewise."""
+a ModelParallel layout splits the kernels it names; a custom train_step (the GAN), DQN's updates and
+the compiled agent's seeds likewise."""
 import os
 import subprocess
 import sys
@@ -60,6 +61,32 @@ SCRIPT = textwrap.dedent("""
             m.fit(x[:12], y[:12], batch_size=6, verbose=0)
     except ValueError as e:
         error = str(e)
+    def model_parallel(dist):
+        clear_session()
+        arena.set_seed(0)
+        m = Sequential([Input((20,)), Dense(8, activation="relu"), Dense(4)])
+        m.compile("adam", "mse")
+        with dist.scope() if dist else contextlib.nullcontext():
+            m.fit(x, y[:, :1].repeat(4, 1), batch_size=40, epochs=2, verbose=0)
+        return [np.asarray(w) for w in m.get_weights()], str(getattr(m.layers[0].params["kernel"].sharding, "spec", ""))
+
+    mesh = distribution.DeviceMesh((2, 2), ["batch", "model"])
+    layout = distribution.LayoutMap(mesh)
+    layout["dense.*kernel"] = (None, "model")
+    layout["dense.*bias"] = ("model",)
+    mp_one, (mp_four, kernel_spec) = model_parallel(None)[0], model_parallel(distribution.ModelParallel(layout))
+    mp_diff = max(float(np.abs(a - b).max()) for a, b in zip(mp_one, mp_four))
+    bad = distribution.LayoutMap(mesh)
+    bad["dense.*kernel"] = (None, "model")
+    layout_error = ""
+    try:
+        with distribution.ModelParallel(bad).scope():
+            m = Sequential([Input((20,)), Dense(3)])
+            m.compile("sgd", "mse")
+            m.fit(x, y, batch_size=40, verbose=0)
+    except ValueError as e:
+        layout_error = str(e)
+
     from arena.nn import GAN
 
     def gan_run(dist):  # a custom train_step (two optimizers, noise drawn inside the step)
@@ -95,6 +122,7 @@ SCRIPT = textwrap.dedent("""
 
     a1, a4 = agents(None), agents(dp)
     print(json.dumps({
+        "model_parallel": mp_diff, "kernel_spec": kernel_spec, "layout_error": layout_error,
         "gan": gan_diff, "host_dqn": max(float(np.abs(a - b).max()) for a, b in zip(a1[0], a4[0])),
         "seeds": max(float(np.abs(a - b).max()) for a, b in zip(a1[1], a4[1])), "seed_spec": a4[2],
         "loss": [one[0]["loss"], four[0]["loss"]], "val_loss": [one[0]["val_loss"], four[0]["val_loss"]],
@@ -128,6 +156,9 @@ def test_data_parallel_equals_one_device_and_splits_the_batch():
     assert r["seen"] == ["P('batch',)"], r["seen"]
     assert "batch_size=6 cannot be split evenly across the 4 devices" in r["error"]
     assert r["gan"] < 1e-5
+    # ModelParallel: the Dense kernels split by columns over the mesh's model axis, the same result
+    assert r["model_parallel"] < 1e-5 and r["kernel_spec"] == "P(None, 'model')"
+    assert "of shape (20, 3) cannot be split by the layout (None, 'model')" in r["layout_error"]
     # DQN's updates with each batch split across the devices; the compiled agent's seeds, one per device
     assert r["host_dqn"] < 1e-5
     assert r["seeds"] < 1e-5 and r["seed_spec"] == "P('batch',)"
