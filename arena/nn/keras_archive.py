@@ -36,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import arena
-from arena.io import UnsafeFileError, _write_file, has_child, is_numeric_dtype, read_pytree, safe_child, write_pytree
+from arena.io import UnsafeFileError, _write_file, has_child, read_pytree, safe_child, write_pytree
 from arena.nn import saving
 from arena.nn.layers.base import abstract_weight_names, materialize_runtime_state
 from arena.nn.layers.core import InputLayer
@@ -277,24 +277,19 @@ def _plan(model, f, source, skip_mismatch=False):
                 warnings.warn(msg + "; skipped", stacklevel=4)
                 continue
             raise ValueError(msg)
-        values = {}
+        values = []
         for i, (leaf, w, _) in enumerate(pairs):
             ds = safe_child(g, str(i), f"a weight of {where}")
-            want, want_dtype = saving._spec(leaf, w)
-            if not isinstance(ds, h5py.Dataset) or ds.shape != want:
-                msg = (f"{source}: {where} weight '{w}' expects shape {want}; the file's '{key}/{i}' has shape "
-                       f"{getattr(ds, 'shape', None)}. The file was saved from a different architecture")
-                if skip_mismatch:
-                    warnings.warn(msg + "; skipped", stacklevel=4)
-                    values = None
-                    break
-                raise ValueError(msg)
-            if not is_numeric_dtype(ds.dtype) or (ds.dtype.kind == "c" and want_dtype.kind != "c"):
-                raise ValueError(f"{source}: {where} weight '{w}' holds {want_dtype} numbers; the file's "
-                                 f"'{key}/{i}' holds {ds.dtype} (damaged file)")
-            values[w] = ds
-        if values:
-            plan.setdefault(id(leaf), (leaf, {}))[1].update(values)
+            msg = saving.check_stored_weight(ds, leaf, w, where, f"{key}/{i}", source)
+            if msg:
+                if not skip_mismatch:
+                    raise ValueError(msg)
+                warnings.warn(msg + "; skipped", stacklevel=4)
+                values = []
+                break
+            values.append((leaf, w, ds))
+        for leaf, w, ds in values:
+            plan.setdefault(id(leaf), (leaf, {}))[1][w] = ds
     return list(plan.values())
 
 

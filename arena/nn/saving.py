@@ -191,6 +191,21 @@ def _match_by_name(expected, stored):
     return choice if len(set(choice)) == len(choice) else None
 
 
+def check_stored_weight(ds, leaf, w, where, stored, source):
+    """Check the file's dataset ``ds`` (at ``stored``, for messages) against ``leaf``'s weight ``w``
+    from the file's metadata, before anything is read (a small file may declare gigabytes): the
+    message of a shape the model does not have, or None when it fits; a dataset that cannot hold the
+    weight's numbers is a ``ValueError`` (a damaged file)."""
+    want, want_dtype = _spec(leaf, w)
+    if not isinstance(ds, h5py.Dataset) or ds.shape != want:
+        return (f"{source}: {where} weight '{w}' expects shape {want}; the file's '{stored}' has shape "
+                f"{getattr(ds, 'shape', None)}. The file was saved from a different architecture")
+    if not is_numeric_dtype(ds.dtype) or (ds.dtype.kind == "c" and want_dtype.kind != "c"):
+        raise ValueError(f"{source}: {where} weight '{w}' holds {want_dtype} numbers; the file's '{stored}' holds "
+                         f"{ds.dtype} (damaged file)")
+    return None
+
+
 def _plan_layer(layer, group, source, file_layer, skip_mismatch, plan):
     """Check a Keras weight group against ``layer`` and add its arrays to ``plan`` (leaf -> values)."""
     entries = _weight_entries(layer)
@@ -212,19 +227,13 @@ def _plan_layer(layer, group, source, file_layer, skip_mismatch, plan):
         ds = safe_child(group, names[i], f"a weight of layer '{file_layer}'")
         if not isinstance(ds, h5py.Dataset):
             raise ValueError(f"{source}: the file's '{file_layer}/{names[i]}' is a group, not a weight (damaged file)")
-        # Shape and dtype from the metadata, before anything is read (a small file may declare gigabytes).
-        want, want_dtype = _spec(leaf, w)
         where = f"layer '{layer.name}' ({kind})" + (f", inner layer '{leaf.name}'" if leaf is not layer else "")
-        if ds.shape != want:
-            msg = (f"{source}: {where} weight '{w}' expects shape {want}; the file's '{file_layer}/{names[i]}' has "
-                   f"shape {ds.shape}. The file was saved from a different architecture")
+        msg = check_stored_weight(ds, leaf, w, where, f"{file_layer}/{names[i]}", source)
+        if msg:
             if skip_mismatch:
                 warnings.warn(msg + "; skipped", stacklevel=4)
                 return
             raise ValueError(msg)
-        if not is_numeric_dtype(ds.dtype) or (ds.dtype.kind == "c" and want_dtype.kind != "c"):
-            raise ValueError(f"{source}: {where} weight '{w}' holds {want_dtype} numbers; the file's "
-                             f"'{file_layer}/{names[i]}' holds {ds.dtype} (damaged file)")
         values.setdefault(id(leaf), (leaf, {}))[1][w] = ds
     plan.update(values)
 
