@@ -26,6 +26,7 @@ is then checked as any HDF5 file is (no links, shapes before data).
 import datetime
 import io
 import json
+import os
 import re
 import warnings
 import zipfile
@@ -209,7 +210,6 @@ def _write_weights_file(model, include_optimizer):
 
 def save_keras(model, filepath, overwrite=True, include_optimizer=True):
     """Write ``model`` as a Keras 3 ``.keras`` zip (config, weights, optimizer state), atomically."""
-    import os
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"save_model: '{os.fspath(filepath)}' exists and overwrite=False")
     config = json.dumps(_model_config(model, include_optimizer), default=saving._json_default)
@@ -226,7 +226,6 @@ def save_keras(model, filepath, overwrite=True, include_optimizer=True):
 
 def save_weights_h5(model, filepath, overwrite=True):
     """Write the weights in Keras 3's ``.weights.h5`` layout, atomically."""
-    import os
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"save_weights: '{os.fspath(filepath)}' exists and overwrite=False")
     _write_file(os.fspath(filepath), _write_weights_file(model, include_optimizer=False))
@@ -337,14 +336,8 @@ def _restore_optimizer(model, f):
     saving._map_slots(model, slots, saving._read_counter(og, "0"), name)
 
 
-def _load_from_file(f, model, source, skip_mismatch=False):
-    plan = _plan(model, f, source, skip_mismatch)
-    _set(plan)
-
-
 def load_keras(filepath, custom_objects=None, compile=True):
     """Rebuild a model from a Keras 3 ``.keras`` file (written by Keras 3 or by Arena)."""
-    import os
     source = f"'{os.fspath(filepath)}'"
     try:
         z = zipfile.ZipFile(filepath)
@@ -371,7 +364,7 @@ def load_keras(filepath, custom_objects=None, compile=True):
     except OSError as e:
         raise OSError(f"Cannot read model file {source}: its model.weights.h5 is damaged ({e})") from None
     with f:
-        _load_from_file(f, model, source)
+        _set(_plan(model, f, source))
         lacking = abstract_weight_names(model)
         if lacking:
             raise ValueError(f"{source} holds no values for the weights "
@@ -393,4 +386,4 @@ def load_weights_h5(model, f, source, skip_mismatch=False):
     if not model.built or not model.outputs:
         raise ValueError(f"{source}: model '{model.name}' is not built yet: give its first layer an input_shape "
                          f"or call model.build((None, ...)) before load_weights")
-    _load_from_file(f, model, source, skip_mismatch)
+    _set(_plan(model, f, source, skip_mismatch))
