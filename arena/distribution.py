@@ -82,7 +82,7 @@ class DataParallel:
         self.replicated = NamedSharding(mesh, PartitionSpec())
         self.batch_sharding = NamedSharding(mesh, PartitionSpec(self.batch_dim_name))
 
-    def replicate(self, tree):
+    def place_state(self, tree):
         """``tree``'s arrays (weights, optimizer state) placed on the mesh: on every device here;
         :class:`ModelParallel` splits the weights its layout names."""
         return jax.tree_util.tree_map(lambda a: jax.device_put(a, self.replicated), tree)
@@ -158,7 +158,7 @@ class ModelParallel(DataParallel):
                                  f"{axis!r}")
         return NamedSharding(mesh, PartitionSpec(*layout))
 
-    def replicate(self, tree):
+    def place_state(self, tree):
         def put(path, leaf):
             names = [str(k.key) for k in path if isinstance(k, jax.tree_util.DictKey)]
             return jax.device_put(leaf, self.sharding_for("/".join(names), leaf) if names else self.replicated)
@@ -233,7 +233,7 @@ def place(tree, batch_axis=None):
         return tree
 
     if batch_axis is None:
-        return dist.replicate(tree)
+        return dist.place_state(tree)
 
     def put(a):
         if np.ndim(a) > batch_axis and np.shape(a)[batch_axis] % dist.num_shards == 0:

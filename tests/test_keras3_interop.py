@@ -102,6 +102,17 @@ def _keras_load(path):
         return keras.models.load_model(path)
 
 
+def _same_both_ways(model, kmodel, x, want, tmp_path):
+    """Arena's files predict ``want`` in Keras 3, and Keras 3's in Arena, in both formats."""
+    for ext in ("h5", "keras"):
+        model.save(tmp_path / f"arena.{ext}")
+        np.testing.assert_allclose(_keras_load(tmp_path / f"arena.{ext}").predict(x, verbose=0), want, rtol=1e-5,
+                                   atol=1e-6)
+        kmodel.save(tmp_path / f"keras.{ext}")
+        np.testing.assert_allclose(np.asarray(load_model(tmp_path / f"keras.{ext}").predict(x, verbose=0)), want,
+                                   rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("name,shape,integer,make", LAYERS, ids=[c[0] for c in LAYERS])
 def test_layer_round_trips_both_ways(tmp_path, name, shape, integer, make):
     rng = np.random.default_rng(0)
@@ -141,13 +152,7 @@ def test_merges_and_shared_layers_both_ways(tmp_path):
     kmodel.set_weights(model.get_weights())
     want = np.asarray(model.predict(x, verbose=0))
     np.testing.assert_allclose(kmodel.predict(x, verbose=0), want, rtol=1e-5, atol=1e-6)
-    for ext in ("h5", "keras"):
-        model.save(tmp_path / f"arena.{ext}")
-        np.testing.assert_allclose(_keras_load(tmp_path / f"arena.{ext}").predict(x, verbose=0), want, rtol=1e-5,
-                                   atol=1e-6)
-        kmodel.save(tmp_path / f"keras.{ext}")
-        np.testing.assert_allclose(np.asarray(load_model(tmp_path / f"keras.{ext}").predict(x, verbose=0)), want,
-                                   rtol=1e-5, atol=1e-6)
+    _same_both_ways(model, kmodel, x, want, tmp_path)
 
 
 def test_compiled_arena_model_trains_on_in_keras(tmp_path):
@@ -184,10 +189,4 @@ def test_nested_models_both_ways(tmp_path):
     kmodel = build(keras.layers, keras.Input, keras.Model, keras.Sequential)
     kmodel.set_weights(model.get_weights())
     want = np.asarray(model.predict(x, verbose=0))
-    for ext in ("h5", "keras"):
-        model.save(tmp_path / f"arena.{ext}")
-        np.testing.assert_allclose(_keras_load(tmp_path / f"arena.{ext}").predict(x, verbose=0), want, rtol=1e-5,
-                                   atol=1e-6)
-        kmodel.save(tmp_path / f"keras.{ext}")
-        np.testing.assert_allclose(np.asarray(load_model(tmp_path / f"keras.{ext}").predict(x, verbose=0)), want,
-                                   rtol=1e-5, atol=1e-6)
+    _same_both_ways(model, kmodel, x, want, tmp_path)

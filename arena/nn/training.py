@@ -917,7 +917,7 @@ def _check_class_labels(model, name, y, output_shape):
 def _placed(tree):
     """``tree`` on every device of the distribution in effect (as it is without one)."""
     dist = distribution.distribution()
-    return tree if dist is None else dist.replicate(tree)
+    return tree if dist is None else dist.place_state(tree)
 
 
 # Keras 1 spellings are arena.keras' job (one table, arena/keras/legacy.py), not arena.nn's.
