@@ -16,8 +16,16 @@ same result on one device and on N, up to the order of float sums::
 
 On a CPU-only machine, ``XLA_FLAGS=--xla_force_host_platform_device_count=4`` (set before JAX
 starts) gives 4 CPU devices to try it on.
+
+Several processes (hosts) run one program together after :func:`initialize` (``jax.distributed``):
+the mesh holds every process's devices, each process gives ``fit`` its own rows of the data (the
+same number on every process) and each global batch is every process's next
+``batch_size / process_count`` rows. Outside ``fit`` each process holds the whole weights itself:
+``evaluate`` sums over every process's rows, ``predict`` answers for this process's rows. Callbacks
+that write (checkpoints, CSV, TensorBoard, the progress bar) run on process 0 only.
 """
 import contextlib
+import os
 import re
 
 import jax
@@ -25,9 +33,50 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 __all__ = ["list_devices", "DeviceMesh", "DataParallel", "ModelParallel", "LayoutMap", "set_distribution",
-           "distribution"]
+           "distribution", "initialize", "process_index", "process_count", "is_writer"]
 
 _current = None
+
+
+def initialize(coordinator_address=None, num_processes=None, process_id=None, local_device_ids=None):
+    """Join a run of several processes (``jax.distributed.initialize``); call it first, before
+    anything else uses JAX. An argument left out is read from the environment: Keras 3's
+    ``KERAS_DISTRIBUTION_JOB_ADDRESSES`` (its first address is the coordinator's),
+    ``KERAS_DISTRIBUTION_NUM_PROCESSES``, ``KERAS_DISTRIBUTION_PROCESS_ID``, or JAX's
+    ``JAX_COORDINATOR_ADDRESS``, ``JAX_NUM_PROCESSES``, ``JAX_PROCESS_ID``; and where none is set,
+    JAX detects the cluster (SLURM, Open MPI, Kubernetes, Cloud TPU)."""
+    def env(value, *names, cast=str):
+        if value is not None:
+            return value
+        for name in names:
+            if os.environ.get(name, "").strip():
+                raw = os.environ[name].split(",")[0].strip()
+                try:
+                    return cast(raw)
+                except ValueError:
+                    raise ValueError(f"arena.distribution.initialize: environment variable {name}={raw!r} is not "
+                                     f"an integer") from None
+        return None
+    coordinator_address = env(coordinator_address, "KERAS_DISTRIBUTION_JOB_ADDRESSES", "JAX_COORDINATOR_ADDRESS")
+    num_processes = env(num_processes, "KERAS_DISTRIBUTION_NUM_PROCESSES", "JAX_NUM_PROCESSES", cast=int)
+    process_id = env(process_id, "KERAS_DISTRIBUTION_PROCESS_ID", "JAX_PROCESS_ID", cast=int)
+    jax.distributed.initialize(coordinator_address=coordinator_address, num_processes=num_processes,
+                               process_id=process_id, local_device_ids=local_device_ids)
+
+
+def process_index():
+    """This process's number in a run of several (0 alone)."""
+    return jax.process_index()
+
+
+def process_count():
+    """How many processes run this program together (1 without :func:`initialize`)."""
+    return jax.process_count()
+
+
+def is_writer():
+    """Whether this process writes the run's files: process 0 (every single-process run)."""
+    return jax.process_index() == 0
 
 
 def list_devices(device_type=None):
@@ -85,7 +134,7 @@ class DataParallel:
     def place_state(self, tree):
         """``tree``'s arrays (weights, optimizer state) placed on the mesh: on every device here;
         :class:`ModelParallel` splits the weights its layout names."""
-        return jax.tree_util.tree_map(lambda a: jax.device_put(a, self.replicated), tree)
+        return jax.tree_util.tree_map(lambda a: _put(a, self.replicated), tree)
 
     def check_batch_size(self, batch_size, what):
         if batch_size % self.num_shards:
@@ -161,8 +210,17 @@ class ModelParallel(DataParallel):
     def place_state(self, tree):
         def put(path, leaf):
             names = [str(k.key) for k in path if isinstance(k, jax.tree_util.DictKey)]
-            return jax.device_put(leaf, self.sharding_for("/".join(names), leaf) if names else self.replicated)
+            return _put(leaf, self.sharding_for("/".join(names), leaf) if names else self.replicated)
         return jax.tree_util.tree_map_with_path(put, tree)
+
+
+def _put(a, sharding):
+    """``a`` placed with ``sharding``. With several processes, an array one process holds goes over
+    as a host copy: every process holds the same value (same program, same seed), and JAX moves an
+    array between hosts' devices only by a host copy on CPU."""
+    if jax.process_count() > 1 and isinstance(a, jax.Array) and a.is_fully_addressable:
+        a = np.asarray(a)
+    return jax.device_put(a, sharding)
 
 
 def set_distribution(value):
@@ -220,9 +278,90 @@ def settle(result):
 
 
 def place_data(a):
-    """An array of the data set where the distribution in effect needs it (replicated), or as it is."""
+    """An array of the data set where the distribution in effect needs it (replicated), or as it is.
+    With several processes each keeps its own rows where they are (:func:`global_batch` joins them)."""
     dist = _current
-    return a if dist is None or a is None else jax.device_put(a, dist.replicated)
+    if dist is None or a is None or jax.process_count() > 1:
+        return a
+    return jax.device_put(a, dist.replicated)
+
+
+def global_batch(tree, what="the batch"):
+    """With several processes: each array of ``tree`` (this process's rows of a batch) as its part
+    of one global batch split along the mesh's batch axis (``jax.make_array_from_process_local_data``);
+    the global batch is every process's rows in process order. As it is with one process."""
+    dist = _current
+    if jax.process_count() == 1:
+        return tree
+    if dist is None:
+        raise RuntimeError(f"{what}: this run has {jax.process_count()} processes but no distribution; "
+                           f"call arena.distribution.set_distribution(DataParallel()) first")
+    return jax.tree_util.tree_map(
+        lambda a: jax.make_array_from_process_local_data(dist.batch_sharding, np.asarray(a)), tree)
+
+
+def local_rows(batch_size):
+    """How many of a global batch's ``batch_size`` rows each process gives."""
+    return batch_size // jax.process_count()
+
+
+def fits_locally(rows):
+    """Whether this process's ``rows`` split evenly over its devices on the batch axis."""
+    dist = _current
+    return dist is None or rows % max(1, dist.num_shards // jax.process_count()) == 0
+
+
+def local(tree):
+    """With several processes: ``tree``'s arrays as this process's own copies of their whole values
+    (a replicated array's local copy; a split one gathered from every process, which every process
+    must then call alike). As it is with one process."""
+    if jax.process_count() == 1:
+        return tree
+    from jax.experimental import multihost_utils
+
+    def own(a):
+        if not isinstance(a, jax.Array) or a.is_fully_addressable:
+            return a
+        if a.is_fully_replicated:
+            return a.addressable_data(0)
+        return jax.numpy.asarray(multihost_utils.process_allgather(a, tiled=True))
+    return jax.tree_util.tree_map(own, tree)
+
+
+def total(tree):
+    """With several processes: the sum over processes of each of ``tree``'s per-process values
+    (evaluation sums and row counts); as it is with one process."""
+    if jax.process_count() == 1:
+        return tree
+    from jax.experimental import multihost_utils
+    gathered = multihost_utils.process_allgather(jax.tree_util.tree_map(np.asarray, tree))
+    return jax.tree_util.tree_map(lambda a: np.sum(a, axis=0), gathered)
+
+
+def check_same_rows(n, what):
+    """With several processes: every process must give ``what`` the same number of rows ``n``."""
+    if jax.process_count() == 1:
+        return
+    from jax.experimental import multihost_utils
+    counts = [int(c) for c in np.ravel(multihost_utils.process_allgather(np.asarray(n, np.int64)))]
+    if len(set(counts)) > 1:
+        raise ValueError(f"{what}: each process must give the same number of rows; processes 0..{len(counts) - 1} "
+                         f"gave {counts}")
+
+
+@contextlib.contextmanager
+def process_local():
+    """Within the block, compiled calls run on this process's devices alone (evaluate and predict
+    with several processes: each on its own rows, with its own copy of the weights)."""
+    global _current
+    if jax.process_count() == 1:
+        yield
+        return
+    before, _current = _current, None
+    try:
+        yield
+    finally:
+        _current = before
 
 
 def place(tree, batch_axis=None):

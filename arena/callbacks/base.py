@@ -3,6 +3,8 @@ import math
 
 import numpy as np
 
+from arena import distribution
+
 
 def to_float(value):
     """A log value (Python number, numpy or JAX scalar) as a float; reading a JAX value waits for it."""
@@ -19,9 +21,13 @@ class Callback:
     During training the weights live in the compiled train state; before a hook of a callback whose
     ``reads_weights`` is True (the default) the loop writes them back to the layers, and reads them
     again after it, so the hook may read, save or set weights. Callbacks that only look at the logs
-    set ``reads_weights = False`` and cost nothing per batch."""
+    set ``reads_weights = False`` and cost nothing per batch.
+
+    In a run of several processes (``arena.distribution``), the hooks of callbacks whose
+    ``process_zero_only`` is True (those that write files or the terminal) run on process 0 only."""
 
     reads_weights = True
+    process_zero_only = False
 
     def __init__(self):
         self.model = None
@@ -86,7 +92,9 @@ class CallbackList:
         # as ``def on_epoch_begin(self, epoch, logs)`` or ``lambda logs: ...`` work.
         n_index = 1 if ("epoch" in hook or "batch" in hook) else 0
         acting = [cb for cb in self.callbacks if _acts_on(cb, hook)]
-        methods = [getattr(cb, hook) for cb in acting]
+        writer = distribution.is_writer()
+        methods = [getattr(cb, hook) for cb in acting if writer or not cb.process_zero_only]
+        # Decided over every callback, so that every process publishes the weights alike.
         sync = self.sync if self.sync and any(cb.reads_weights for cb in acting) else None
 
         def call(*args):

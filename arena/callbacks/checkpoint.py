@@ -19,6 +19,8 @@ class ModelCheckpoint(Callback):
     save every ``period`` epochs.
     """
 
+    process_zero_only = True  # several processes: one writer
+
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
                  mode="auto", save_freq="epoch", period=1, initial_value_threshold=None):
         super().__init__()

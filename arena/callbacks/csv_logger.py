@@ -18,6 +18,8 @@ class CSVLogger(Callback):
     dropped first, so a resumed run leaves each epoch exactly once. Rewrites are atomic.
     """
 
+    process_zero_only = True  # several processes: one writer
+
     reads_weights = False
 
     def __init__(self, filename, separator=",", append=False):

@@ -19,6 +19,8 @@ class ProgbarLogger(Callback):
     """Shows training progress; log values are read only when the display refreshes,
     so the compiled steps are never made to wait every batch."""
 
+    process_zero_only = True  # several processes: one writer
+
     reads_weights = False
 
     def __init__(self, verbose=1, refresh_seconds=0.5):

@@ -71,6 +71,8 @@ class SampleGrid(Callback):
     same run, an image ``samples`` in its log. ``value_range``: the generator's output range
     (``(-1, 1)`` for tanh, ``(0, 1)`` for sigmoid)."""
 
+    process_zero_only = True  # several processes: one writer
+
     def __init__(self, filepath, n=64, rows=None, every=1, value_range=(-1.0, 1.0), generator=None, noise=None,
                  tensorboard=None, seed=0):
         super().__init__()

@@ -42,6 +42,8 @@ class TensorBoard(Callback):
     ``write_steps_per_second`` and ``write_grads`` are accepted (scripts pass them) and do nothing.
     """
 
+    process_zero_only = True  # several processes: one writer
+
     def __init__(self, log_dir="./logs", histogram_freq=0, update_freq="epoch", write_graph=False,
                  embeddings_freq=0, embeddings_layer_names=None, embeddings_metadata=None, **kwargs):
         unknown = sorted(set(kwargs) - {"write_images", "profile_batch", "embeddings_data", "batch_size",

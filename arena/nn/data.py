@@ -379,9 +379,53 @@ class _FeedFitTask(_FitTask):
         model = self.model
         if model._log_names is None:  # a custom train_step: its log names, from this first batch
             model._ensure_log_names(batch)
+        batch = distribution.global_batch(batch, f"Model '{model.name}'.fit")
         model._train_state, logs = model._fns["train_batch"](model._train_state, batch)
         return logs
 
     def end_epoch(self, epoch):
         self.feed.end_epoch()
         return super().end_epoch(epoch)
+
+
+class _ProcessFitTask(_FitTask):
+    """Supervised batches for the one loop in a run of several processes: each process holds its
+    own ``n`` rows (the same ``n`` on every process) and gives each global batch its next
+    ``batch_size / process_count`` rows, in the epoch's order (every process shuffles alike: the
+    key is the same). An epoch's last, short batch is left out where its rows do not split evenly
+    over the devices; shuffled, it is other rows each epoch."""
+
+    def __init__(self, model, xs, ys, sws, n, batch_size, shuffle, val, validation_freq, steps_per_epoch):
+        distribution.check_same_rows(n, f"Model '{model.name}'.fit")
+        self.model, self.n, self.shuffle = model, n, shuffle
+        self.data = tuple(None if g is None else [None if a is None else np.asarray(a) for a in g] for g in (xs, ys, sws))
+        self.val, self.validation_freq = val, validation_freq
+        self.batch_size, self.rows = batch_size, distribution.local_rows(batch_size)
+        self.k = 1
+        rest = n % self.rows
+        self.last = rest if rest and distribution.fits_locally(rest) else 0
+        if rest and not self.last:
+            warnings.warn(f"fit: each epoch leaves out {rest} rows on each process (a last batch of {rest} rows "
+                          f"per process does not split evenly over its devices); shuffle=True makes them other "
+                          f"rows each epoch", UserWarning, stacklevel=4)
+        self.steps_per_epoch = steps_per_epoch or (n // self.rows + (1 if self.last else 0))
+        model._ensure_log_names(self.data)
+
+    def batches(self, epoch):
+        model = self.model
+        ts = model._train_state = model._train_state._replace(sums=model._zero_sums())
+        order = epoch_order(ts.key, ts.step, self.n) if self.shuffle else np.arange(self.n)
+        starts = list(range(0, self.n - self.last - self.rows + 1, self.rows))
+        cuts = [(s, s + self.rows) for s in starts] + ([(self.n - self.last, self.n)] if self.last else [])
+        for lo, hi in cuts[:self.steps_per_epoch]:
+            rows = order[lo:hi]
+            yield tuple(None if g is None else [None if a is None else a[rows] for a in g] for g in self.data)
+
+    def steps_in(self, batch):
+        return 1
+
+    def train_step(self, batch):
+        model = self.model
+        batch = distribution.global_batch(batch, f"Model '{model.name}'.fit")
+        model._train_state, logs = model._fns["train_batch"](model._train_state, batch)
+        return logs

@@ -34,7 +34,7 @@ from arena.nn import losses as losses_mod
 from arena.nn import metrics as metrics_mod
 from arena.nn import optimizers
 from arena.nn.layers.base import _layers_within, as_list as _as_list
-from arena.nn.data import (_Feed, _FeedFitTask, _FitTask, _is_batch_source, _is_sequence, _on_device,  # noqa: F401
+from arena.nn.data import (_Feed, _FeedFitTask, _FitTask, _ProcessFitTask, _is_batch_source, _is_sequence, _on_device,  # noqa: F401
                             _to_device, epoch_order)
 from arena.nn.update import make_update
 
@@ -338,9 +338,10 @@ class TrainingMixin:
         ts = self._train_state
         if ts is None or ts.params is None:
             return
-        self.params, self.state = ts.params, ts.state
+        # With several processes, outside the compiled steps each process holds its own copies.
+        self.params, self.state = distribution.local((ts.params, ts.state))
         if not keep:
-            self._train_state = ts._replace(params=None, state=None)
+            self._train_state = distribution.local(ts._replace(params=None, state=None))
 
     def _reread_weights(self):
         """After a callback hook: weights a callback set on the layers replace the train state's."""
@@ -583,6 +584,10 @@ class TrainingMixin:
         batch_size = _positive_batch_size(batch_size, "fit")
         if distribution.distribution() is not None:  # before anything runs
             distribution.distribution().check_batch_size(batch_size, f"Model '{self.name}'.fit")
+        elif distribution.process_count() > 1:
+            raise RuntimeError(f"Model '{self.name}'.fit: this run has {distribution.process_count()} processes "
+                               f"but no distribution; call arena.distribution.set_distribution(DataParallel()) "
+                               f"first")
         epochs = checks.integer(epochs, "fit: epochs", 0)
         initial_epoch = checks.integer(initial_epoch, "fit: initial_epoch", 0)
         validation_freq = checks.integer(validation_freq, "fit: validation_freq", 1)
@@ -612,7 +617,9 @@ class TrainingMixin:
             xs, ys, sws, n = _rows(xs, train), _rows(ys, train), _rows(sws, train), split
         self._take_weights()
         try:
-            task = _FitTask(self, xs, ys, sws, n, batch_size, shuffle, val, validation_freq, steps_per_epoch)
+            several = distribution.process_count() > 1  # each process gives its own rows
+            task = (_ProcessFitTask if several else _FitTask)(self, xs, ys, sws, n, batch_size, shuffle, val,
+                                                               validation_freq, steps_per_epoch)
             history = loop.run(self, task, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
                                verbose=verbose, params={"batch_size": batch_size, "samples": n,
                                                         "metrics": self.metrics_names})
@@ -706,6 +713,7 @@ class TrainingMixin:
             sums = part if sums is None else {k: sums[k] + part[k] for k in sums}
             if callbacks:
                 callbacks.on_test_batch_end(i, part)
+        sums, n = distribution.total((sums, n))
         return {k: float(sums[k]) / n for k in self.metrics_names}
 
     def _callback_list(self, callbacks, **params):
@@ -730,6 +738,7 @@ class TrainingMixin:
                           f"{feed.steps} steps; the results cover those batches", UserWarning, stacklevel=3)
         if sums is None:
             raise ValueError(f"Model '{self.name}': the {feed.what} yielded no batches to evaluate")
+        sums, n = distribution.total((sums, n))
         return {k: float(sums[k]) / n for k in self.metrics_names}
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, return_dict=False,
@@ -768,12 +777,13 @@ class TrainingMixin:
         as SwapEMAWeights may change them there)."""
         if callbacks:
             callbacks.on_test_begin()
-        params, state = weights()
-        if isinstance(source, _Feed):
-            logs = self._evaluate_feed(params, state, source, callbacks)
-        else:
-            xs, ys, sws, n = source
-            logs = self._evaluate_arrays(params, state, (xs, ys, sws), n, batch_size, callbacks)
+        params, state = distribution.local(weights())
+        with distribution.process_local():  # several processes: each its own rows, summed after
+            if isinstance(source, _Feed):
+                logs = self._evaluate_feed(params, state, source, callbacks)
+            else:
+                xs, ys, sws, n = source
+                logs = self._evaluate_arrays(params, state, (xs, ys, sws), n, batch_size, callbacks)
         if callbacks:
             callbacks.on_test_end(dict(logs))
         return logs
@@ -783,7 +793,12 @@ class TrainingMixin:
         """Outputs for ``x`` in inference mode, as numpy arrays (a list for several outputs).
         ``callbacks`` get the ``on_predict_*`` hooks, as in Keras. ``x`` may be a generator or Sequence
         of batches ``x`` or ``(x,)`` (``(x, y, ...)`` too: the rest is ignored); ``steps`` of them, or
-        a generator without ``steps`` runs to its end."""
+        a generator without ``steps`` runs to its end. With several processes, each predicts its own rows."""
+        with distribution.process_local():
+            return self._predict(x, batch_size, verbose, callbacks, steps, max_queue_size, workers,
+                                 use_multiprocessing)
+
+    def _predict(self, x, batch_size, verbose, callbacks, steps, max_queue_size, workers, use_multiprocessing):
         bs = _positive_batch_size(batch_size, "predict")
         feed = None
         if _is_batch_source(x):
@@ -801,7 +816,7 @@ class TrainingMixin:
         if self._predict_fn is None:  # one compiled function per model graph, compiled or not
             self._predict_fn = jax.jit(lambda p, s, a, k: self.forward(p, s, distribution.constrain_batch(a),
                                                                        training=False, key=k)[:2])
-        params, state = _placed((self.params, self.state))
+        params, state = _placed(distribution.local((self.params, self.state)))
         stateful = any(l.runtime_state_names for l in _layers_within(self))
         key = random.next_key()  # for layers called with training=True in the graph
         cbs = self._callback_list(callbacks, verbose=verbose, steps=n_steps)
@@ -844,7 +859,11 @@ class TrainingMixin:
         try:
             self._ensure_log_names(data)
             ts = self._train_state._replace(sums=self._zero_sums())
-            self._train_state, logs = self._fns["train_chunk"](ts, data, np.arange(n, dtype=np.int32)[None])
+            if distribution.process_count() > 1:  # this process's rows of the global batch
+                batch = distribution.global_batch(data, f"Model '{self.name}'.train_on_batch")
+                self._train_state, logs = self._fns["train_batch"](ts, batch)
+            else:
+                self._train_state, logs = self._fns["train_chunk"](ts, data, np.arange(n, dtype=np.int32)[None])
         finally:
             self._return_weights()
         return _values({k: float(v) for k, v in logs.items()}, self.metrics_names)
