@@ -4,7 +4,7 @@ replaced by ``arena.keras`` in its imports.
 ``arena.keras.models``, ``.layers`` (and ``.layers.core``, ``.convolutional``, ``.pooling``,
 ``.normalization``, ``.recurrent``, ``.embeddings``, ``.merge``, ``.advanced_activations``,
 ``.wrappers``, ``.noise``), ``.optimizers``, ``.losses`` (``.objectives``), ``.metrics``,
-``.callbacks``, ``.initializers``, ``.regularizers``, ``.constraints``, ``.activations``, ``.utils``,
+``.callbacks``, ``.mixed_precision``, ``.initializers``, ``.regularizers``, ``.constraints``, ``.activations``, ``.utils``,
 ``.datasets``, ``.preprocessing``, ``.applications``, ``.engine`` and ``.backend`` hold arena.nn's
 classes under their Keras 2 names. Keras 1 spellings (``nb_epoch``, ``Dense(output_dim=...)``,
 ``Convolution2D(32, 3, 3, border_mode='same')``, ``Merge(mode='concat')``, ...) are translated by one
@@ -15,13 +15,13 @@ recurrent gates, GRUs with ``reset_after=False``, ``'accuracy'`` logged as ``'ac
 import arena.nn as _nn  # noqa: F401  (arena.nn first: the layer registry and the models it builds on)
 
 from arena.keras import (activations, applications, backend, callbacks, constraints, datasets, engine, initializers,
-                         layers, legacy, losses, metrics, models, objectives, optimizers, preprocessing, regularizers,
-                         utils)
+                         layers, legacy, losses, metrics, mixed_precision, models, objectives, optimizers, preprocessing,
+                         regularizers, utils)
 
 # The Keras release whose behaviour the namespace follows, as Keras 2 programs read it
 # (``int(keras.__version__.split('.')[0]) > 1``), marked as Arena's.
 __version__ = "2.0.8+arena"
 
 __all__ = ["activations", "applications", "backend", "callbacks", "constraints", "datasets", "engine",
-           "initializers", "layers", "legacy", "losses", "metrics", "models", "objectives", "optimizers",
+           "initializers", "layers", "legacy", "losses", "metrics", "mixed_precision", "models", "objectives", "optimizers",
            "preprocessing", "regularizers", "utils", "__version__"]

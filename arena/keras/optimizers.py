@@ -2,7 +2,7 @@
 and ``decay=`` with a warning naming today's spelling (see :mod:`arena.keras.legacy`)."""
 from arena.keras.legacy import keras2_class
 from arena.nn import optimizers as _nn
-from arena.nn.optimizers import Optimizer, get
+from arena.nn.optimizers import LossScaleOptimizer, Optimizer, get
 
 SGD = keras2_class(_nn.SGD, __name__, table="optimizer")
 RMSprop = keras2_class(_nn.RMSprop, __name__, table="optimizer")
@@ -15,4 +15,4 @@ Nadam = keras2_class(_nn.Nadam, __name__, table="optimizer")
 # Keras 2's lower-case aliases.
 sgd, rmsprop, adagrad, adadelta, adam, adamax, nadam = SGD, RMSprop, Adagrad, Adadelta, Adam, Adamax, Nadam
 
-__all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adam", "Adamax", "Nadam", "get"]
+__all__ = ["LossScaleOptimizer", "Optimizer", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adam", "Adamax", "Nadam", "get"]

@@ -1,5 +1,6 @@
 """arena.nn: layers, models, losses, metrics, optimizers and their learning-rate schedules."""
-from arena.nn import activations, constraints, initializers, losses, metrics, optimizers, regularizers, schedules
+from arena.nn import (activations, constraints, initializers, losses, metrics, mixed_precision, optimizers, regularizers,
+                      schedules)
 from arena.nn.layers import *  # noqa: F401,F403
 from arena.nn.layers.base import clear_session
 from arena.nn.model import Model, Sequential

@@ -136,6 +136,10 @@ def _with_modules(spec):
 def _keras3_optimizer(spec):
     # Keras 3 dropped `decay` (it warns on any value): Arena's 0 means none.
     config = {k: v for k, v in spec["config"].items() if not (k == "decay" and not v)}
+    if isinstance(config.get("inner_optimizer"), dict):  # LossScaleOptimizer, in Keras 3's form
+        config.pop("dynamic", None)
+        config = {"name": "loss_scale_optimizer", **config,
+                  "inner_optimizer": _keras3_optimizer(config["inner_optimizer"])}
     return {**spec, "config": config, "module": "keras.optimizers", "registered_name": None}
 
 

@@ -301,6 +301,44 @@ class OptaxOptimizer(Optimizer):
         return {"name": "OptaxOptimizer"}
 
 
+class LossScaleOptimizer(Optimizer):
+    """Dynamic loss scaling around ``inner_optimizer`` (Keras 3's ``LossScaleOptimizer``): the loss
+    is multiplied by a scale before it is differentiated and the gradients divided by it after, so
+    small float16 gradients do not round to zero. A step whose gradients are not finite is skipped
+    (weights and optimizer state stay) and halves the scale; ``dynamic_growth_steps`` finite steps in
+    a row double it. ``compile`` wraps the optimizer of a model with float16 layers in one."""
+
+    def __init__(self, inner_optimizer, initial_scale=2.0 ** 15, dynamic_growth_steps=2000, name=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"LossScaleOptimizer: unexpected keyword argument(s) {sorted(kwargs)}")
+        inner = get(inner_optimizer)
+        if isinstance(inner, LossScaleOptimizer):
+            raise ValueError("LossScaleOptimizer: the inner optimizer is already a LossScaleOptimizer")
+        self.inner_optimizer = inner
+        self.initial_scale = checks.number(initial_scale, "LossScaleOptimizer: initial_scale", 1.0)
+        self.dynamic_growth_steps = checks.integer(dynamic_growth_steps, "LossScaleOptimizer: dynamic_growth_steps",
+                                                   1)
+
+    def __getattr__(self, name):  # learning_rate, use_ema, ...: the inner optimizer's
+        if name == "inner_optimizer":
+            raise AttributeError(name)
+        return getattr(self.inner_optimizer, name)
+
+    def build(self):
+        return self.inner_optimizer.build()
+
+    def get_config(self):
+        inner = self.inner_optimizer
+        return {"name": "LossScaleOptimizer", "inner_optimizer": {"class_name": type(inner).__name__,
+                                                                  "config": inner.get_config()},
+                "initial_scale": self.initial_scale, "dynamic_growth_steps": self.dynamic_growth_steps}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = {k: v for k, v in config.items() if k not in ("name", "dynamic")}
+        return cls(**config)
+
+
 _ALL = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamax": Adamax, "nadam": Nadam,
         "adagrad": Adagrad, "adadelta": Adadelta}
 
@@ -315,6 +353,8 @@ def get(identifier):
         return _ALL[identifier.lower()]()
     if isinstance(identifier, dict):
         name = str(identifier.get("class_name", identifier.get("name", ""))).lower()
+        if name == "lossscaleoptimizer":
+            return LossScaleOptimizer.from_config(identifier.get("config", identifier))
         if name in _ALL:
             accepted = accepted_arguments(_ALL[name])
             cfg = {k: v for k, v in identifier.get("config", identifier).items() if k in accepted}

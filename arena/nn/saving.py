@@ -331,6 +331,12 @@ def _training_config(model):
         # Settings at their "off" value are left out: Keras 2.15 reads an optimizer config without
         # `is_legacy_optimizer` with its legacy classes, which reject the EMA keys; Keras 3 warns on `decay`.
         config = {k: v for k, v in o.get_config().items() if not (k in _OFF and v == _OFF[k])}
+        if isinstance(o, optimizers.LossScaleOptimizer):
+            # Keras 2.15's form (no name; dynamic); Keras 3 finds the inner class by its module
+            config.pop("name", None)
+            config["dynamic"] = True
+            config["inner_optimizer"] = {**spec(o.inner_optimizer), "module": "keras.optimizers",
+                                         "registered_name": None}
         return {"class_name": type(o).__name__, "config": config}
     # Several optimizers (a custom train_step's): {layer name: {class_name, config}}.
     optimizer_config = {k: spec(o) for k, o in opt.items()} if isinstance(opt, dict) else spec(opt)
@@ -735,6 +741,17 @@ def _optimizer_from_config(oc, custom_objects):
     if not isinstance(config, dict):
         raise _Unmappable(f"the optimizer config of {name!r} is not a dict")
     config = dict(config)
+    if name == "LossScaleOptimizer" and not (custom_objects and name in custom_objects):
+        # Keras 2.15 adds "dynamic": true (Arena's scaling is always dynamic), Keras 3 a "name".
+        if config.get("dynamic", True) is not True:
+            raise _Unmappable("LossScaleOptimizer with a fixed loss scale (dynamic=False) is not supported")
+        inner = _optimizer_from_config(config.get("inner_optimizer"), custom_objects)
+        try:
+            return optimizers.LossScaleOptimizer(inner, **{k: config[k] for k in ("initial_scale",
+                                                                                  "dynamic_growth_steps")
+                                                           if k in config})
+        except (TypeError, ValueError) as e:
+            raise _Unmappable(f"LossScaleOptimizer cannot be rebuilt from the file's settings ({e})") from None
     if custom_objects and name in custom_objects:
         obj = custom_objects[name]
         try:

@@ -31,6 +31,7 @@ import numpy as np
 
 from arena import checks, distribution, loop, random
 from arena.nn import losses as losses_mod
+from arena.nn import mixed_precision
 from arena.nn import metrics as metrics_mod
 from arena.nn import optimizers
 from arena.nn.layers.base import _layers_within, as_list as _as_list
@@ -186,7 +187,8 @@ class TrainingMixin:
     def _make_updates(self):
         """``{None: Update}`` for one optimizer over the whole model, or ``{layer name: Update}``."""
         if not isinstance(self.optimizer, dict):
-            return {None: make_update(self, self.optimizer.build())}
+            self.optimizer = _loss_scaled(self.optimizer, self)
+            return {None: make_update(self, self.optimizer.build(), _loss_scale_of(self.optimizer))}
         updates = {}
         for name, opt in self.optimizer.items():
             try:
@@ -194,7 +196,8 @@ class TrainingMixin:
             except ValueError:
                 raise ValueError(f"Model '{self.name}'.compile: optimizer {name!r} names no layer of the model; "
                                  f"layers: {[l.name for l in self._layers]}") from None
-            updates[name] = make_update(layer, opt.build())
+            opt = self.optimizer[name] = _loss_scaled(opt, layer)
+            updates[name] = make_update(layer, opt.build(), _loss_scale_of(opt))
         return updates
 
     # ---- the training step (pure; override train_step for custom training) ------------------
@@ -208,6 +211,7 @@ class TrainingMixin:
         Keras' sample weighting ``mean(loss * w) / mean(w != 0)``: per sample, or per step for
         weights of shape (batch, steps) (``sample_weight_mode='temporal'``)."""
         masks = masks or [None] * len(outs)
+        ys, outs = _float32(ys), _float32(outs)
         per = []
         for fn, y, o, w, m in zip(self._losses, ys, outs, sws, masks):
             if fn is None:
@@ -237,6 +241,7 @@ class TrainingMixin:
         if len(per) > 1:
             logs.update({n: p for n, p in zip(self._loss_names[1:], per)})
         masks = masks or [None] * len(outs)
+        ys, outs = _float32(ys), _float32(outs)
         logs.update({name: _masked_mean(fn(ys[i], outs[i]), masks[i]) for name, i, fn in self._metrics})
         return logs
 
@@ -931,6 +936,27 @@ def _check_class_labels(model, name, y, output_shape):
     if low < 0 or high >= classes:
         raise ValueError(f"Model '{model.name}': target '{name}' holds class labels from {int(low)} to {int(high)}; "
                          f"output '{name}' has {classes} classes, so labels must be in 0..{classes - 1}")
+
+
+def _loss_scaled(optimizer, layer):
+    """``optimizer`` in a LossScaleOptimizer where ``layer`` (a model) has float16 layers, as Keras
+    compiles a ``mixed_float16`` model."""
+    if isinstance(optimizer, optimizers.LossScaleOptimizer) or not mixed_precision.needs_loss_scale(
+            [layer, *_layers_within(layer)]):
+        return optimizer
+    return optimizers.LossScaleOptimizer(optimizer)
+
+
+def _loss_scale_of(optimizer):
+    if isinstance(optimizer, optimizers.LossScaleOptimizer):
+        return optimizer.initial_scale, optimizer.dynamic_growth_steps
+    return None
+
+
+def _float32(arrays):
+    """Outputs (or targets) of a low-precision layer in float32: losses and metrics are computed in
+    float32 under every dtype policy, as in Keras."""
+    return [None if a is None else mixed_precision.cast_floats(a, jnp.float32) for a in arrays]
 
 
 def _placed(tree):

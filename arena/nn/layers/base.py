@@ -25,6 +25,8 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
+from arena.nn import mixed_precision
+
 _name_counts = collections.defaultdict(int)
 _registry = {}
 MAX_WEIGHT_ELEMENTS = 2**31  # the most elements one weight of a layer built from a config (a file) may have
@@ -280,6 +282,8 @@ def apply_layer(layer, params, state, x, *, training=False, key=None, mask=None,
     layer's activity regularizer on its outputs (``/ batch``, as Keras) goes to the collector."""
     if mask is not None and _takes_mask(type(layer).apply):
         call_kwargs["mask"] = mask
+    if layer.autocast:  # the layer's dtype policy: compute in its compute dtype
+        x, params = mixed_precision.cast_floats((x, params), layer.compute_dtype)
     y, new_state = layer.apply(params, state, x, training=training, key=key, **call_kwargs)
     report_activity(layer, y)
     return y, new_state
@@ -311,15 +315,16 @@ class Layer:
     """
 
     supports_masking = False
+    autocast = True  # inputs and weights cast to the compute dtype when the layer runs
 
     def __init__(self, name=None, trainable=True, input_shape=None, batch_input_shape=None,
-                 input_dim=None, batch_size=None, dtype="float32", activity_regularizer=None, **kwargs):
+                 input_dim=None, batch_size=None, dtype=None, activity_regularizer=None, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
         from arena.nn import regularizers
         self.name = name or unique_name(snake_case(type(self).__name__))
         self.trainable = bool(trainable)
-        self.dtype = dtype
+        self.dtype_policy = mixed_precision.get(dtype)
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
         if batch_input_shape is None and input_shape is not None:
@@ -333,6 +338,16 @@ class Layer:
         self.state = {}
         self._weights = []  # declared variables (Weight), in declaration order
         self._inbound_nodes = []
+
+    @property
+    def dtype(self):
+        """The dtype of the layer's weights (its policy's ``variable_dtype``)."""
+        return self.dtype_policy.variable_dtype
+
+    @property
+    def compute_dtype(self):
+        """The dtype the layer computes in (its policy's ``compute_dtype``)."""
+        return self.dtype_policy.compute_dtype
 
     # ---- to override -------------------------------------------------------
     def build(self, input_shape):
@@ -387,7 +402,7 @@ class Layer:
         return mask if self.supports_masking else None
 
     def get_config(self):
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype_policy.name}
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
         if self.activity_regularizer is not None:
@@ -401,7 +416,7 @@ class Layer:
 
     # ---- declared variables ----------------------------------------------------------
     def add_weight(self, name=None, shape=None, initializer="glorot_uniform", regularizer=None, constraint=None,
-                   trainable=True, dtype="float32"):
+                   trainable=True, dtype=None):
         """Declare a weight (in ``build``): created by ``initializer``, penalised by ``regularizer``,
         projected by ``constraint`` after each update, trained unless ``trainable=False`` (then it is a
         non-trainable weight such as a moving mean: saved with the model, updated by ``apply``).
@@ -418,7 +433,7 @@ class Layer:
             raise ValueError(f"Layer '{self.name}' declares weight {name!r} twice")
         self._weights.append(Weight(name, tuple(int(d) for d in shape), initializers.get(initializer),
                                     regularizers.get(regularizer), constraints.get(constraint),
-                                    bool(trainable), dtype or "float32"))
+                                    bool(trainable), dtype or self.dtype))
         return WeightRef(name)
 
     def add_loss(self, value):
@@ -657,7 +672,7 @@ class Layer:
             out_shape = self.compute_output_shape(input_shape)
             node_index = len(self._inbound_nodes)
             multi = isinstance(out_shape, list)
-            outs = [KerasTensor(s, self.dtype, self, node_index, i)
+            outs = [KerasTensor(s, self.compute_dtype, self, node_index, i)
                     for i, s in enumerate(out_shape if multi else [out_shape])]
             node = Node(self, tensors, outs, kwargs)
             node.input_is_list = as_list_

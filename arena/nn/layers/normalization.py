@@ -24,6 +24,8 @@ class BatchNormalization(Layer):
     a layer with ``trainable = False`` always runs in inference mode (fine-tuning keeps its statistics).
     """
 
+    autocast = False  # computes in float32 itself, returns its compute dtype
+
     supports_masking = True
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
@@ -101,6 +103,9 @@ class BatchNormalization(Layer):
 
     def apply(self, params, state, x, *, training=False, key=None, mask=None):
         x = as_float(x)
+        out_dtype = self.compute_dtype if jnp.issubdtype(x.dtype, jnp.floating) else x.dtype
+        if x.dtype in (jnp.float16, jnp.bfloat16):  # statistics in float32, as Keras 3 (16 bits overflow)
+            x = x.astype(jnp.float32)
         ndim = x.ndim
         axes = self._axes if self._axes is not None else self._resolve_axes((None,) + tuple(x.shape[1:]))
         reduce = tuple(i for i in range(ndim) if i not in axes)
@@ -127,7 +132,7 @@ class BatchNormalization(Layer):
         y = (x - mean) * inv
         if self.center:
             y = y + params["beta"].reshape(bshape)
-        return y.astype(x.dtype), new_state
+        return y.astype(out_dtype), new_state
 
     def compute_output_shape(self, input_shape):
         return input_shape
