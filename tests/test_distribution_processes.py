@@ -11,6 +11,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 
 import arena
 from arena.nn import Dense, Input, Sequential, load_model
@@ -124,3 +125,23 @@ def test_two_processes_train_like_one_and_only_process_0_writes(tmp_path):
     assert len(open(outs[0] / "log.csv").read().splitlines()) == 4
     loaded = load_model(str(outs[0] / "model.h5"))
     np.testing.assert_allclose(loaded.predict(x), one.predict(x), rtol=1e-5, atol=1e-6)
+
+
+def test_initialize_reads_keras_and_jax_environment_variables(monkeypatch):
+    from arena import distribution
+    seen = []
+    monkeypatch.setattr(distribution.jax.distributed, "initialize", lambda **kw: seen.append(kw))
+    for name in ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES",
+                 "KERAS_DISTRIBUTION_PROCESS_ID", "JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KERAS_DISTRIBUTION_JOB_ADDRESSES", "node0:1234,node1:1234")
+    monkeypatch.setenv("KERAS_DISTRIBUTION_NUM_PROCESSES", "2")
+    monkeypatch.setenv("JAX_PROCESS_ID", "1")
+    distribution.initialize()
+    assert seen[-1] == {"coordinator_address": "node0:1234", "num_processes": 2, "process_id": 1,
+                        "local_device_ids": None}
+    distribution.initialize("here:9", 4, 3)  # arguments win over the environment
+    assert seen[-1]["coordinator_address"] == "here:9" and seen[-1]["num_processes"] == 4
+    monkeypatch.setenv("KERAS_DISTRIBUTION_NUM_PROCESSES", "two")
+    with pytest.raises(ValueError, match="KERAS_DISTRIBUTION_NUM_PROCESSES='two' is not an integer"):
+        distribution.initialize()

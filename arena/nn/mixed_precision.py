@@ -97,6 +97,22 @@ def cast_floats(tree, dtype):
     return jax.tree_util.tree_map(cast, tree)
 
 
+_LOW = (jnp.dtype(jnp.float16), jnp.dtype(jnp.bfloat16))
+
+
+def autocast(tree, compute_dtype):
+    """What a layer computing in ``compute_dtype`` does to its inputs and weights: a 16-bit policy
+    casts every floating array to its dtype; a float32 layer casts 16-bit arrays (a mixed layer's
+    outputs) up to float32 and leaves float64 alone (as JAX's x64 mode and gradient checks use it)."""
+    compute = jnp.dtype(compute_dtype)
+    if compute in _LOW:
+        return cast_floats(tree, compute)
+
+    def up(a):
+        return a.astype(compute) if getattr(a, "dtype", None) in _LOW else a
+    return jax.tree_util.tree_map(up, tree)
+
+
 def needs_loss_scale(layers):
     """Whether any of ``layers`` computes in float16 (whose gradients underflow without scaling)."""
     return any(getattr(l, "compute_dtype", None) == "float16" for l in layers)

@@ -283,7 +283,7 @@ def apply_layer(layer, params, state, x, *, training=False, key=None, mask=None,
     if mask is not None and _takes_mask(type(layer).apply):
         call_kwargs["mask"] = mask
     if layer.autocast:  # the layer's dtype policy: compute in its compute dtype
-        x, params = mixed_precision.cast_floats((x, params), layer.compute_dtype)
+        x, params = mixed_precision.autocast((x, params), layer.compute_dtype)
     y, new_state = layer.apply(params, state, x, training=training, key=key, **call_kwargs)
     report_activity(layer, y)
     return y, new_state

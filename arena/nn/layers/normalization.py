@@ -103,8 +103,10 @@ class BatchNormalization(Layer):
 
     def apply(self, params, state, x, *, training=False, key=None, mask=None):
         x = as_float(x)
-        out_dtype = self.compute_dtype if jnp.issubdtype(x.dtype, jnp.floating) else x.dtype
-        if x.dtype in (jnp.float16, jnp.bfloat16):  # statistics in float32, as Keras 3 (16 bits overflow)
+        low = (jnp.float16, jnp.bfloat16)
+        out_dtype = self.compute_dtype if self.compute_dtype in ("float16", "bfloat16") else (
+            jnp.float32 if x.dtype in low else x.dtype)
+        if x.dtype in low:  # statistics in float32, as Keras 3 (16 bits overflow)
             x = x.astype(jnp.float32)
         ndim = x.ndim
         axes = self._axes if self._axes is not None else self._resolve_axes((None,) + tuple(x.shape[1:]))
