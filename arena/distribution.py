@@ -223,6 +223,14 @@ def _put(a, sharding):
     return jax.device_put(a, sharding)
 
 
+def require_one_process(what):
+    """Agents gather their own experience: with several processes each would hold other data, which
+    Arena does not join yet (``fit`` does); a clear error rather than silently mixed replicas."""
+    if jax.process_count() > 1:
+        raise NotImplementedError(f"{what} runs in one process (this run has {jax.process_count()}): agents' experience "
+                                  f"is not shared across processes; use one process with several devices")
+
+
 def set_distribution(value):
     """Make ``value`` (a :class:`DataParallel`, or None for one device) the distribution of every
     later ``fit``/``evaluate``/``predict``."""
@@ -259,6 +267,7 @@ def shard_leading(tree, what):
     dist = _current
     if dist is None:
         return tree
+    require_one_process(what)
     leaves = jax.tree_util.tree_leaves(tree)
     if leaves and leaves[0].shape[0] % dist.num_shards:
         raise ValueError(f"{what} cannot be split evenly across the {dist.num_shards} devices of the "

@@ -46,9 +46,15 @@ WORKER = textwrap.dedent("""
     shuffled = make_model()
     shuffled.fit(x[mine], y[mine], batch_size=16, epochs=2, verbose=0)
     single = load_model(reference).predict(x[:4])
+    try:  # an agent's seeds: experience is not shared across processes, so a clear error
+        distribution.shard_leading(np.zeros((2, 3)), "CompiledDQN: seeds=2")
+        refused = ""
+    except NotImplementedError as e:
+        refused = str(e)
     json.dump({"history": history.history, "evaluate": logs, "predict": pred.tolist(),
                "weights": [w.tolist() for w in model.get_weights()],
-               "shuffled": [w.tolist() for w in shuffled.get_weights()], "single": single.tolist()}, open(result, "w"))
+               "shuffled": [w.tolist() for w in shuffled.get_weights()], "single": single.tolist(),
+               "refused": refused}, open(result, "w"))
 """)
 
 
@@ -115,6 +121,7 @@ def test_two_processes_train_like_one_and_only_process_0_writes(tmp_path):
         np.testing.assert_allclose(r["evaluate"], one.evaluate(x, y, batch_size=5, verbose=0), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(r["predict"], one.predict(x[rows_of(pid, len(x))]), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(r["single"], one.predict(x[:4]), rtol=1e-6)
+        assert "CompiledDQN: seeds=2 runs in one process (this run has 2)" in r["refused"]
     for a, b in zip(results[0]["shuffled"], results[1]["shuffled"]):  # each process shuffles its rows alike
         np.testing.assert_array_equal(a, b)
 

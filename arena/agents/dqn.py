@@ -667,6 +667,8 @@ class _DQNTask:
         stacked = stacked._replace(rewards=stacked.rewards.astype(np.float32, copy=False),
                                    dones=stacked.dones.astype(np.float32, copy=False))
         # Under a distribution: the weights on every device, each batch's rows split across them.
+        if distribution.distribution() is not None:
+            distribution.require_one_process("DQN training under a distribution")
         state, stacked = distribution.place(agent._state), distribution.place(stacked, batch_axis=1)
         agent._state, loss, q_mean, _ = agent._fns["learn"](state, stacked, calls, agent.key)
         self.loss_sum = self.loss_sum + loss
