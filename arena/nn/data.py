@@ -379,9 +379,7 @@ class _FeedFitTask(_FitTask):
         model = self.model
         if model._log_names is None:  # a custom train_step: its log names, from this first batch
             model._ensure_log_names(batch)
-        batch = distribution.global_batch(batch, f"Model '{model.name}'.fit")
-        model._train_state, logs = model._fns["train_batch"](model._train_state, batch)
-        return logs
+        return _train_on(model, batch)
 
     def end_epoch(self, epoch):
         self.feed.end_epoch()
@@ -425,7 +423,12 @@ class _ProcessFitTask(_FitTask):
         return 1
 
     def train_step(self, batch):
-        model = self.model
-        batch = distribution.global_batch(batch, f"Model '{model.name}'.fit")
-        model._train_state, logs = model._fns["train_batch"](model._train_state, batch)
-        return logs
+        return _train_on(self.model, batch)
+
+
+def _train_on(model, batch):
+    """The compiled ``train_batch`` on a batch passed in (with several processes, this process's rows
+    of the global batch); returns the logs."""
+    batch = distribution.global_batch(batch, f"Model '{model.name}'.fit")
+    model._train_state, logs = model._fns["train_batch"](model._train_state, batch)
+    return logs
