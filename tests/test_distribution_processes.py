@@ -51,10 +51,20 @@ WORKER = textwrap.dedent("""
         refused = ""
     except NotImplementedError as e:
         refused = str(e)
+    errors = []
+    try:  # every process must give fit the same number of rows
+        model.fit(x[mine][:8 * (pid + 1)], y[mine][:8 * (pid + 1)], batch_size=16, epochs=1, verbose=0)
+    except ValueError as e:
+        errors.append(str(e))
+    distribution.set_distribution(None)
+    try:
+        model.fit(x[mine], y[mine], batch_size=16, epochs=1, verbose=0)
+    except RuntimeError as e:
+        errors.append(str(e))
     json.dump({"history": history.history, "evaluate": logs, "predict": pred.tolist(),
                "weights": [w.tolist() for w in model.get_weights()],
                "shuffled": [w.tolist() for w in shuffled.get_weights()], "single": single.tolist(),
-               "refused": refused}, open(result, "w"))
+               "refused": refused, "errors": errors}, open(result, "w"))
 """)
 
 
@@ -122,6 +132,8 @@ def test_two_processes_train_like_one_and_only_process_0_writes(tmp_path):
         np.testing.assert_allclose(r["predict"], one.predict(x[rows_of(pid, len(x))]), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(r["single"], one.predict(x[:4]), rtol=1e-6)
         assert "CompiledDQN: seeds=2 runs in one process (this run has 2)" in r["refused"]
+        assert "each process must give the same number of rows; processes 0..1 gave [8, 16]" in r["errors"][0]
+        assert "this run has 2 processes but no distribution" in r["errors"][1]
     for a, b in zip(results[0]["shuffled"], results[1]["shuffled"]):  # each process shuffles its rows alike
         np.testing.assert_array_equal(a, b)
 

@@ -136,3 +136,16 @@ def test_loss_scaling_skips_overflowed_steps_and_grows_the_scale():
         plain.train_on_batch(x, y)
     for a, b in zip(model.get_weights(), plain.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_loss_scale_optimizer_checks_its_settings():
+    with pytest.raises(ValueError, match="initial_scale"):
+        optimizers.LossScaleOptimizer("sgd", initial_scale=0.5)
+    with pytest.raises(ValueError, match="dynamic_growth_steps"):
+        optimizers.LossScaleOptimizer("sgd", dynamic_growth_steps=0)
+    with pytest.raises(ValueError, match="already a LossScaleOptimizer"):
+        optimizers.LossScaleOptimizer(optimizers.LossScaleOptimizer("sgd"))
+    wrapped = optimizers.LossScaleOptimizer(optimizers.Adam(0.01))
+    assert wrapped.learning_rate == 0.01  # the inner optimizer's settings show through
+    again = optimizers.get({"class_name": "LossScaleOptimizer", "config": wrapped.get_config()})
+    assert isinstance(again.inner_optimizer, optimizers.Adam) and again.initial_scale == 2.0 ** 15
