@@ -643,3 +643,20 @@ def test_losses_are_saved_under_the_names_every_keras_reads(tmp_path, loss, save
     with h5py.File(path) as f:
         assert json.loads(f.attrs["training_config"])["loss"] == saved
     assert losses.get(load_model(path)._compile_args["loss"]) is losses.get(loss)
+
+
+def test_skip_mismatch_warns_at_the_callers_line_in_both_weight_formats(tmp_path):
+    import warnings
+    from arena.nn import Dense, Input, Sequential
+    saved = Sequential([Input((4,)), Dense(3), Dense(2)])
+    other = Sequential([Input((4,)), Dense(5), Dense(2)])
+    for name in ("w.h5", "w.weights.h5"):
+        saved.save_weights(str(tmp_path / name))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            other.load_weights(str(tmp_path / name), skip_mismatch=True)
+        skipped = [w for w in caught if "skipped" in str(w.message)]
+        assert len(skipped) == 2 and all(w.filename == __file__ for w in skipped), [(w.filename, str(w.message))
+                                                                                    for w in caught]
+        with pytest.raises(ValueError, match="expects shape"):
+            other.load_weights(str(tmp_path / name))

@@ -28,7 +28,6 @@ import io
 import json
 import os
 import re
-import warnings
 import zipfile
 
 import h5py
@@ -264,30 +263,23 @@ def _plan(model, f, source, skip_mismatch=False):
         where = f"layer '{name}'"
         key = path.lstrip("/")
         if not has_child(f, key):
-            msg = f"{source}: the file holds no weights for {where} (expected group '{key}')"
-            if skip_mismatch:
-                warnings.warn(msg + "; skipped", stacklevel=4)
-                continue
-            raise ValueError(msg + ": it was saved from a different architecture")
+            saving.skip_or_raise(f"{source}: the file holds no weights for {where} (expected group '{key}')",
+                                 skip_mismatch, ": it was saved from a different architecture")
+            continue
         g = safe_child(f, key, f"the weights of {where}")
         if not isinstance(g, h5py.Group):
             raise ValueError(f"{source}: '{key}' is not a group (damaged file)")
         stored = sorted((k for k in g.keys() if k.isdigit()), key=int)
         if len(stored) != len(pairs):
-            msg = (f"{source}: {where} has {len(pairs)} weights {[w for _, w, _ in pairs]}; the file's '{key}' holds "
-                   f"{len(stored)}")
-            if skip_mismatch:
-                warnings.warn(msg + "; skipped", stacklevel=4)
-                continue
-            raise ValueError(msg)
+            saving.skip_or_raise(f"{source}: {where} has {len(pairs)} weights {[w for _, w, _ in pairs]}; the file's "
+                                 f"'{key}' holds {len(stored)}", skip_mismatch)
+            continue
         values = []
         for i, (leaf, w, _) in enumerate(pairs):
             ds = safe_child(g, str(i), f"a weight of {where}")
             msg = saving.check_stored_weight(ds, leaf, w, where, f"{key}/{i}", source)
             if msg:
-                if not skip_mismatch:
-                    raise ValueError(msg)
-                warnings.warn(msg + "; skipped", stacklevel=4)
+                saving.skip_or_raise(msg, skip_mismatch)
                 values = []
                 break
             values.append((leaf, w, ds))

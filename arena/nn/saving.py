@@ -206,6 +206,14 @@ def check_stored_weight(ds, leaf, w, where, stored, source):
     return None
 
 
+def skip_or_raise(msg, skip_mismatch, why=""):
+    """A stored weight group that does not fit the model: under ``skip_mismatch`` a warning and the
+    caller skips it; otherwise a ``ValueError`` (``msg`` + ``why``)."""
+    if not skip_mismatch:
+        raise ValueError(msg + why)
+    warnings.warn(msg + "; skipped", stacklevel=_caller_outside_arena())
+
+
 def _plan_layer(layer, group, source, file_layer, skip_mismatch, plan):
     """Check a Keras weight group against ``layer`` and add its arrays to ``plan`` (leaf -> values)."""
     entries = _weight_entries(layer)
@@ -214,10 +222,7 @@ def _plan_layer(layer, group, source, file_layer, skip_mismatch, plan):
     if len(names) != len(entries):
         msg = (f"{source}: layer '{layer.name}' ({kind}) has {len(entries)} weights {[e[0] for e in entries]}; "
                f"the file's layer '{file_layer}' has {len(names)} {names}")
-        if skip_mismatch:
-            warnings.warn(msg + "; skipped", stacklevel=4)
-            return
-        raise ValueError(msg)
+        return skip_or_raise(msg, skip_mismatch)
     order = _match_by_name([e[0] for e in entries], names) or list(range(len(names)))
     values = {}
     for (name, leaf, w, _), i in zip(entries, order):
@@ -230,10 +235,7 @@ def _plan_layer(layer, group, source, file_layer, skip_mismatch, plan):
         where = f"layer '{layer.name}' ({kind})" + (f", inner layer '{leaf.name}'" if leaf is not layer else "")
         msg = check_stored_weight(ds, leaf, w, where, f"{file_layer}/{names[i]}", source)
         if msg:
-            if skip_mismatch:
-                warnings.warn(msg + "; skipped", stacklevel=4)
-                return
-            raise ValueError(msg)
+            return skip_or_raise(msg, skip_mismatch)
         values.setdefault(id(leaf), (leaf, {}))[1][w] = ds
     plan.update(values)
 
